@@ -1,0 +1,8 @@
+"""Constrained policy optimization algorithms and the maths they share.
+
+Every algorithm is one file here plus one YAML file in ``conf/algo/``; the harness finds it through
+the YAML's ``_target_`` and never needs an edit. Shared pieces: ``policy``, ``value_critic``,
+``advantage_estimation`` (GAE), ``conjugate_gradient``, ``fisher_vector_product``, ``line_search``,
+``observation_normalizer`` and the ``trust_region`` base that TRPO, CPO and the penalty methods
+build on.
+"""

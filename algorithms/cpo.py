@@ -1,0 +1,126 @@
+"""Constrained Policy Optimization (Achiam et al. 2017, Algorithm 1).
+
+Each update solves, in the trust region around pi_k,
+
+    max_x  g.x   s.t.   c + b.x <= 0,   1/2 x'Hx <= delta
+
+with g the reward-surrogate gradient, b the cost-surrogate gradient at trajectory scale,
+c = J_C(pi_k) - d and H the Fisher matrix, through its two-variable dual (``solve_cpo_dual``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from algorithms.conjugate_gradient import conjugate_gradient
+from algorithms.mlp import flat_grad, flat_params
+from algorithms.trust_region import TrustRegionAlgorithm, UpdateData, surrogate
+
+# Which case of the dual an update took; logged as the integer ``cpo_mode`` (the released code's
+# numbering): 0 infeasible -> recovery step, 1 violating but the constraint plane cuts the trust
+# region, 2 feasible and the plane cuts the trust region, 3 the whole trust region is feasible.
+CPO_MODES = {"recovery": 0, "violating": 1, "feasible": 2, "unconstrained": 3}
+
+_EPS = 1e-12
+
+
+def solve_cpo_dual(q: float, r: float, s: float, c: float, delta: float) -> tuple[float, float, str]:
+    """Closed-form dual of the CPO step; returns (lambda*, nu*, mode).
+
+    With q = g'H^-1 g, r = g'H^-1 b, s = b'H^-1 b the optimal step is
+    x* = (H^-1 g - nu* H^-1 b) / lambda*. The dual to minimize over lambda > 0, nu >= 0 is
+    D(lambda, nu) = (q - 2 nu r + nu^2 s) / (2 lambda) - nu c + lambda delta which, after
+    minimizing over nu, nu*(lambda) = max(0, (lambda c + r) / s), is piecewise:
+      nu > 0:  D_a(lambda) = A / (2 lambda) + lambda B / 2 - r c / s,  A = q - r^2/s, B = 2 delta - c^2/s
+      nu = 0:  D_b(lambda) = q / (2 lambda) + lambda delta
+    Each piece's minimizer is projected onto the lambda-range where it applies (split at
+    lambda_mid = -r / c) and the smaller of the two values wins. In mode "recovery" (lambda, nu)
+    are meaningless (returned as nan): the caller steps along -H^-1 b instead.
+    """
+    if s <= _EPS:  # no usable cost gradient: the constraint cannot be linearized
+        return math.sqrt(q / (2 * delta)), 0.0, "unconstrained"
+    B = 2 * delta - c * c / s
+    if B < 0:
+        if c > 0:
+            return math.nan, math.nan, "recovery"
+        return math.sqrt(q / (2 * delta)), 0.0, "unconstrained"
+    A = max(q - r * r / s, _EPS)
+
+    lam_a, lam_b = math.sqrt(A / max(B, _EPS)), math.sqrt(q / (2 * delta))
+
+    def dual_a(lam: float) -> float:
+        return A / (2 * lam) + lam * B / 2 - r * c / s
+
+    def dual_b(lam: float) -> float:
+        return q / (2 * lam) + lam * delta
+
+    if c == 0.0:  # nu* > 0 everywhere when r > 0, nowhere otherwise
+        lam = lam_a if r > 0 else lam_b
+    else:
+        lam_mid = -r / c
+        # nu* > 0  <=>  lambda c + r > 0: below lam_mid when c < 0, above it when c > 0
+        if lam_mid <= 0:
+            lam = lam_a if c > 0 else lam_b
+        elif c < 0:
+            lam_a, lam_b = min(lam_a, lam_mid), max(lam_b, lam_mid)
+            lam = lam_a if dual_a(lam_a) <= dual_b(lam_b) else lam_b
+        else:
+            lam_a, lam_b = max(lam_a, lam_mid), min(lam_b, lam_mid)
+            lam = lam_a if dual_a(lam_a) <= dual_b(lam_b) else lam_b
+    lam = max(lam, _EPS)
+    nu = max(0.0, (lam * c + r) / s)
+    return lam, nu, "violating" if c > 0 else "feasible"
+
+
+def accept_cpo_step(mode: str, c: float, surrogate_gain: float, cost_change: float) -> bool:
+    """Line-search rule (KL is checked by the caller).
+
+    The cost surrogate may rise by at most max(-c, 0) (so the linearized J_C stays <= d); in
+    recovery it must fall. The reward surrogate must improve only when pi_k is feasible (c <= 0).
+    """
+    if mode == "recovery":
+        return cost_change < 0
+    if cost_change > max(-c, 0.0):
+        return False
+    return surrogate_gain > 0 or c > 0
+
+
+class CPO(TrustRegionAlgorithm):
+    """CPO: a trust-region step that keeps the linearized constraint satisfied."""
+
+    def policy_step(self, data: UpdateData) -> dict[str, float]:
+        advantages = self.policy_advantages(data)
+        g = self.gradient(data, advantages)
+        b = flat_grad(self.cost_surrogate(data), self.policy).detach()
+        hvp = self.fisher_product(data)
+        h_inv_g = conjugate_gradient(hvp, g, self.cg_iters)
+        h_inv_b = conjugate_gradient(hvp, b, self.cg_iters)
+        q, r, s = float(g @ h_inv_g), float(g @ h_inv_b), float(b @ h_inv_b)
+        c = data.episode_cost - self.cost_limit
+        lam, nu, mode = solve_cpo_dual(q, r, s, c, self.max_kl)
+        if mode == "recovery":
+            step = -math.sqrt(2 * self.max_kl / s) * h_inv_b
+        else:
+            step = (h_inv_g - nu * h_inv_b) / lam
+
+        with torch.no_grad():
+            before = float(surrogate(self.policy, data, advantages))
+        start = flat_params(self.policy)
+        stats = self.search(
+            data, step, lambda surr, cost_change: accept_cpo_step(mode, c, surr - before, cost_change),
+            advantages,
+        )
+        moved = flat_params(self.policy) - start
+        return stats | {
+            "cpo_mode": float(CPO_MODES[mode]),
+            "cpo_lambda": lam,
+            "cpo_nu": nu,
+            "cpo_q": q,
+            "cpo_r": r,
+            "cpo_s": s,
+            "cpo_c": c,
+            "cost_change_predicted": float(b @ moved),
+        }

@@ -1,0 +1,50 @@
+"""Gaussian MLP policy with a state-independent log standard deviation (as in the paper)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.distributions import Independent, Normal
+
+from algorithms.mlp import build_mlp
+
+
+class GaussianPolicy(nn.Module):
+    """pi(a|s) = N(mu_theta(s), diag(exp(log_std))^2)."""
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden_sizes: Sequence[int] = (64, 32),
+        activation: str = "tanh",
+        init_log_std: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.mean_net = build_mlp(obs_dim, act_dim, hidden_sizes, activation)
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
+
+    def distribution(self, obs: torch.Tensor) -> Independent:
+        """The action distribution for a batch of observations."""
+        return Independent(Normal(self.mean_net(obs), self.log_std.exp()), 1)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample actions for a batch of observations; returns (actions, log-probabilities)."""
+        mean = self.mean_net(obs)
+        std = self.log_std.exp()
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
+        actions = mean + std * noise
+        log_prob = Normal(mean, std).log_prob(actions).sum(-1)
+        return actions, log_prob
+
+    @torch.no_grad()
+    def mean_action(self, obs: torch.Tensor) -> torch.Tensor:
+        """The deterministic action, for evaluation and videos."""
+        return self.mean_net(obs)
+
+    def entropy(self) -> torch.Tensor:
+        """Entropy of the action distribution (the same in every state)."""
+        return (0.5 + 0.5 * torch.log(torch.tensor(2 * torch.pi)) + self.log_std).sum()

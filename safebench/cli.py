@@ -1,0 +1,116 @@
+"""Command line: ``python -m safebench +algo=NAME +task=NAME [seed=K] [key=value ...] [-m]``.
+
+The command line is composed and checked with Hydra's compose API *before* Hydra creates a run
+directory, so bad input ends with one clear paragraph, exit status 2, and nothing on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from safebench import CONF_DIR
+from safebench.config_validation import available, check_resume, validate_config
+from safebench.errors import ConfigError, SafebenchError, exit_with
+
+INFORMATIONAL_FLAGS = {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c", "--shell-completion", "--version",
+                       "-sc", "-i", "--resolve"}
+REQUIRED_GROUPS = {"algo": "algorithm", "task": "task"}
+MAX_SWEEP_CHECKS = 256
+log = logging.getLogger("safebench")
+
+
+def add_group_plus(argv: list[str]) -> list[str]:
+    """Accept ``algo=cpo`` as well as ``+algo=cpo`` (neither group is in the defaults list)."""
+    return [f"+{a}" if a.split("=", 1)[0] in REQUIRED_GROUPS else a for a in argv]
+
+
+def _combinations(overrides: list[str], multirun: bool) -> list[list[str]]:
+    """Each job's overrides: a sweep is expanded (first ``MAX_SWEEP_CHECKS`` jobs)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception as exc:
+        raise ConfigError(f"The command line could not be parsed: {exc}") from None
+    sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
+    if not multirun:
+        if sweeps:
+            raise ConfigError(f"{', '.join(sweeps)} asks for several runs: add -m (multirun) to sweep over them.")
+        return [overrides]
+    return [list(job) for batch in BasicSweeper.split_arguments(parsed, None) for job in batch][:MAX_SWEEP_CHECKS]
+
+
+def _check_group(job: list[str], group: str) -> None:
+    names = available(group)
+    chosen = [o.split("=", 1)[1] for o in job if o.lstrip("+~").split("=", 1)[0] == group and "=" in o]
+    what = REQUIRED_GROUPS[group]
+    if not chosen:
+        raise ConfigError(f"No {what} chosen: add +{group}=NAME to the command line. Available {what}s: "
+                          f"{', '.join(names)}. Example: python -m safebench +algo=cpo +task=point_circle")
+    if chosen[-1] not in names:
+        raise ConfigError(f"Unknown {what} '{chosen[-1]}'. Available {what}s: {', '.join(names)}.")
+
+
+def _compose(job: list[str]) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR), job_name="safebench"):
+            return compose("config", overrides=job, return_hydra_config=True)
+    except Exception as exc:
+        first_lines = " ".join(str(exc).strip().splitlines()[:3])
+        raise ConfigError(f"The overrides {' '.join(job)} do not make a valid config: {first_lines}. Keys must "
+                          f"exist in conf/ (see README, 'Configuration'); use +key=value only to add new "
+                          f"ones.") from None
+
+
+def validate_command_line(argv: list[str]) -> None:
+    """Raise ConfigError describing the first job whose config is invalid."""
+    from hydra._internal.utils import get_args_parser
+
+    args = get_args_parser().parse_args(argv)
+    for job in _combinations(args.overrides, args.multirun):
+        for group in REQUIRED_GROUPS:
+            _check_group(job, group)
+        cfg = _compose(job)
+        problems = validate_config(cfg)
+        if not problems and not args.multirun:
+            problems = check_resume(cfg, Path(OmegaConf.select(cfg, "hydra.run.dir")))
+        if problems:
+            raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def run(cfg: DictConfig) -> dict | None:
+    """One job: train the configured (algorithm, task, seed) into Hydra's output directory."""
+    from safebench.trainer import train
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        problems = validate_config(cfg) + check_resume(cfg, run_dir)
+        if problems:
+            raise ConfigError(f"Invalid configuration: {'; '.join(problems)}.")
+        return train(cfg, run_dir)
+    except SafebenchError as error:
+        log.error("%s", error)
+        exit_with(error)
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m safebench`` and the ``safebench`` console script."""
+    argv = add_group_plus(list(sys.argv[1:] if argv is None else argv))
+    if not INFORMATIONAL_FLAGS.intersection(argv):
+        try:
+            validate_command_line(argv)
+        except SafebenchError as error:
+            exit_with(error)
+    sys.argv = [sys.argv[0], *argv]
+    run()

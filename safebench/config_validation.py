@@ -1,0 +1,90 @@
+"""Checks a composed config before any work starts, so bad input never leaves a half-made run."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from safebench import CONF_DIR
+from safebench.checkpoint import checkpoint_path
+
+WANDB_MODES = ("disabled", "offline", "online")
+
+
+def available(group: str) -> list[str]:
+    """Names of the configs in a group (``conf/<group>/*.yaml``): the algorithms or the tasks."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def _number(cfg: DictConfig, key: str, *, integer: bool, minimum: float, problems: list[str]) -> float | None:
+    value = OmegaConf.select(cfg, key)
+    kind = "an integer" if integer else "a number"
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and integer and float(value) != int(value):
+        ok = False
+    if not ok or value < minimum:
+        problems.append(f"{key} must be {kind} >= {minimum:g}, got {value!r}")
+        return None
+    return value
+
+
+def validate_config(cfg: DictConfig) -> list[str]:
+    """Every problem found in a composed config, as short sentences (empty when fine)."""
+    problems: list[str] = []
+    _number(cfg, "seed", integer=True, minimum=0, problems=problems)
+    _number(cfg, "task.cost_limit", integer=False, minimum=0, problems=problems)
+    horizon = _number(cfg, "task.horizon", integer=True, minimum=1, problems=problems)
+    batch = _number(cfg, "train.batch_size", integer=True, minimum=1, problems=problems)
+    _number(cfg, "train.total_steps", integer=True, minimum=1, problems=problems)
+    num_envs = _number(cfg, "train.num_envs", integer=True, minimum=1, problems=problems)
+    _number(cfg, "train.workers", integer=True, minimum=0, problems=problems)
+    _number(cfg, "train.torch_threads", integer=True, minimum=1, problems=problems)
+    _number(cfg, "train.checkpoint_every", integer=True, minimum=1, problems=problems)
+    if horizon and batch and batch < horizon:
+        problems.append(f"train.batch_size ({batch}) is smaller than one episode (task.horizon = {horizon})")
+    elif horizon and batch and num_envs and math.ceil(batch / num_envs) < horizon:
+        problems.append(f"train.batch_size / train.num_envs = {math.ceil(batch / num_envs)} steps per environment "
+                        f"is shorter than one episode (task.horizon = {horizon}); lower train.num_envs")
+    if cfg.train.device != "cpu":
+        problems.append(f"train.device must be 'cpu' (the only device supported), got {cfg.train.device!r}")
+    if cfg.logger.wandb.mode not in WANDB_MODES:
+        problems.append(f"logger.wandb.mode must be one of {', '.join(WANDB_MODES)}, got {cfg.logger.wandb.mode!r}")
+    if not problems:
+        problems += _check_task_params(cfg) + _check_algorithm(cfg)
+    return problems
+
+
+def _check_task_params(cfg: DictConfig) -> list[str]:
+    import tasks
+
+    if cfg.task.name not in tasks.names():
+        return [f"task.name {cfg.task.name!r} is not a registered task ({', '.join(tasks.names())})"]
+    params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
+    accepted = set(inspect.signature(tasks.spec(cfg.task.name).entry_point).parameters) - {"render_mode"}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        return [f"task.params has unknown key(s) {', '.join(unknown)}; {cfg.task.name} accepts: "
+                f"{', '.join(sorted(accepted))}"]
+    return []
+
+
+def _check_algorithm(cfg: DictConfig) -> list[str]:
+    """Build the algorithm on a 1-d toy problem: catches a bad _target_ or an unknown hyperparameter."""
+    from safebench.trainer import build_algorithm
+
+    try:
+        build_algorithm(cfg, obs_dim=1, act_dim=1)
+    except Exception as exc:  # the user's YAML or override is wrong; say what the constructor said
+        return [f"algorithm {cfg.algo.name!r} cannot be built from its config ({type(exc).__name__}: {exc})"]
+    return []
+
+
+def check_resume(cfg: DictConfig, run_dir: Path) -> list[str]:
+    """resume=true needs a checkpoint in the run directory."""
+    if cfg.resume and not checkpoint_path(run_dir).is_file():
+        return [f"resume=true but there is no checkpoint in {run_dir} (expected {checkpoint_path(run_dir)}); "
+                f"set hydra.run.dir to the directory of the run to resume"]
+    return []

@@ -1,0 +1,99 @@
+"""The files a run directory holds, each written atomically (temp file, then rename)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+PROGRESS_FILE = "progress.csv"
+SUMMARY_FILE = "summary.json"
+MANIFEST_FILE = "manifest.json"
+TIME_COLUMNS = ("time_s", "sample_time_s", "update_time_s", "steps_per_s")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` so that ``path`` holds either the old or the new content, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=float) + "\n").encode())
+
+
+class ProgressLog:
+    """progress.csv: one row per update. The whole file is rewritten atomically each update
+    (it is small), so a crash never leaves a torn last line."""
+
+    def __init__(self, path: Path, rows: list[dict[str, Any]] | None = None) -> None:
+        self.path = Path(path)
+        self.rows: list[dict[str, Any]] = list(rows or [])
+
+    def append(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(self.rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_bytes(self.path, buffer.getvalue().encode())
+
+
+def git_commit(directory: Path) -> str | None:
+    """The commit of the code being run, with a '-dirty' suffix when there are local changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def manifest(code_dir: Path) -> dict[str, Any]:
+    """Where and with what a run was made: commit, library versions, CPU, start time."""
+    import gymnasium
+    import mujoco
+    import numpy
+    import torch
+
+    return {
+        "git_commit": git_commit(code_dir),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "mujoco": mujoco.__version__,
+        "gymnasium": gymnasium.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "start_time": datetime.now(timezone.utc).isoformat(),
+    }
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()

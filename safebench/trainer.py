@@ -1,0 +1,213 @@
+"""The training loop: sample a batch, update, log a row, checkpoint; repeat until the budget."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
+
+import tasks
+from algorithms.base import Algorithm
+from algorithms.observation_normalizer import ObservationNormalizer
+from algorithms.rollout_batch import RolloutBatch
+from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from safebench.errors import NonFiniteError
+from safebench.run_files import (MANIFEST_FILE, PROGRESS_FILE, SUMMARY_FILE, ProgressLog, atomic_write_json,
+                                 manifest, now_iso)
+from safebench.sampler import RolloutCollector
+from safebench.seeding import episode_seeds, seed_everything
+from safebench.vector_env import make_vector_env
+from safebench.wandb_logger import WandbLogger
+
+log = logging.getLogger("safebench")
+CODE_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Budget:
+    """How the step budget splits into updates."""
+
+    num_envs: int
+    steps_per_env: int
+    epochs: int
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> "Budget":
+        num_envs = int(cfg.train.num_envs)
+        steps_per_env = math.ceil(int(cfg.train.batch_size) / num_envs)
+        epochs = math.ceil(int(cfg.train.total_steps) / (steps_per_env * num_envs))
+        return cls(num_envs, steps_per_env, epochs)
+
+
+@dataclass
+class TrainingState:
+    """Where the run is; restored from the checkpoint on resume."""
+
+    epoch: int = 0
+    env_steps: int = 0
+    elapsed_s: float = 0.0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build_algorithm(cfg: DictConfig, obs_dim: int, act_dim: int) -> Algorithm:
+    """Instantiate ``cfg.algo._target_`` with the harness's arguments plus the YAML's hyperparameters."""
+    params = OmegaConf.to_container(cfg.algo, resolve=True)
+    target = params.pop("_target_")
+    params.pop("name")
+    return get_class(target)(obs_dim=obs_dim, act_dim=act_dim, cost_limit=float(cfg.task.cost_limit),
+                             seed=int(cfg.seed), **params)
+
+
+def env_factory(cfg: DictConfig):
+    """A picklable zero-argument constructor of one environment of the configured task."""
+    params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
+    return partial(tasks.make, cfg.task.name, horizon=int(cfg.task.horizon), **params)
+
+
+def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Train one (task, algorithm, seed) run into ``run_dir``; returns the summary."""
+    torch.set_num_threads(int(cfg.train.torch_threads))
+    generator = seed_everything(int(cfg.seed))
+    budget = Budget.from_config(cfg)
+    vec_env = make_vector_env(env_factory(cfg), budget.num_envs, cfg.train.workers)
+    try:
+        obs_dim = int(np.prod(vec_env.observation_space.shape))
+        act_dim = int(np.prod(vec_env.action_space.shape))
+        algo = build_algorithm(cfg, obs_dim, act_dim)
+        normalizer = ObservationNormalizer((obs_dim,), enabled=bool(cfg.train.normalize_obs))
+        collector = RolloutCollector(vec_env, algo.policy, normalizer, generator)
+        identity = {"task": cfg.task.name, "algo": cfg.algo.name, "seed": int(cfg.seed), "obs_dim": obs_dim,
+                    "act_dim": act_dim, "num_envs": budget.num_envs, "steps_per_env": budget.steps_per_env}
+        state = TrainingState()
+        if cfg.resume:
+            state = restore(run_dir, identity, algo, normalizer, generator)
+            log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
+        else:
+            atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR))
+        progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
+        progress.flush()
+        wandb = WandbLogger(cfg, run_dir)
+        try:
+            loop(cfg, run_dir, budget, state, algo, collector, normalizer, generator, identity, progress, wandb)
+        finally:
+            wandb.finish()
+    finally:
+        vec_env.close()
+    summary = summarize(progress.rows, float(cfg.task.cost_limit), budget.epochs)
+    atomic_write_json(run_dir / SUMMARY_FILE, summary)
+    finish_manifest(run_dir)
+    return summary
+
+
+def loop(cfg, run_dir, budget, state, algo, collector, normalizer, generator, identity, progress, wandb) -> None:
+    """The epochs still to run, from ``state.epoch`` to the budget."""
+    checkpoint_every = int(cfg.train.checkpoint_every)
+    for epoch in range(state.epoch, budget.epochs):
+        start = time.perf_counter()
+        batch = collector.collect(budget.steps_per_env, episode_seeds(int(cfg.seed), epoch, budget.num_envs))
+        sampled = time.perf_counter()
+        stats = algo.update(batch)
+        updated = time.perf_counter()
+        check_finite(epoch, batch, stats, algo)
+        state.epoch, state.env_steps = epoch + 1, state.env_steps + batch.num_steps
+        state.elapsed_s += updated - start
+        row = progress_row(state, batch, stats, float(cfg.task.cost_limit), sampled - start, updated - sampled)
+        progress.append(row)
+        wandb.log(row)
+        log.info("update %d/%d | steps %s | %.0f steps/s | return %.2f | cost %.2f (limit %g)", epoch + 1,
+                 budget.epochs, f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"], row["cost_mean"],
+                 row["cost_limit"])
+        if state.epoch % checkpoint_every == 0 or state.epoch == budget.epochs:
+            save_checkpoint(run_dir, {
+                "identity": identity, "epoch": state.epoch, "env_steps": state.env_steps,
+                "elapsed_s": state.elapsed_s, "rows": progress.rows, "algorithm": algo.state_dict(),
+                "normalizer": normalizer.state(), "generator": generator.get_state(),
+            })
+
+
+def restore(run_dir: Path, identity, algo, normalizer, generator) -> TrainingState:
+    """Load the last checkpoint into the live objects; progress rows after it are dropped."""
+    saved = load_checkpoint(checkpoint_path(run_dir), identity)
+    algo.load_state_dict(saved["algorithm"])
+    normalizer.load_state(saved["normalizer"])
+    generator.set_state(saved["generator"])
+    return TrainingState(saved["epoch"], saved["env_steps"], saved["elapsed_s"], list(saved["rows"]))
+
+
+def check_finite(epoch: int, batch: RolloutBatch, stats: dict[str, float], algo: Algorithm) -> None:
+    """Stop on NaN/inf anywhere the run could silently go wrong; nothing is checkpointed."""
+    problems = []
+    if not np.isfinite(batch.obs).all():
+        problems.append("an observation")
+    if not (np.isfinite(batch.rewards).all() and np.isfinite(batch.costs).all()):
+        problems.append("a reward or cost")
+    problems += [f"the diagnostic '{k}'" for k, v in stats.items() if not math.isfinite(v)]
+    problems += [f"the parameter '{name}'" for name, p in algo.policy.named_parameters()
+                 if not torch.isfinite(p).all()]
+    if problems:
+        raise NonFiniteError(f"Training produced NaN or inf in {', '.join(problems)} at update {epoch + 1}. "
+                             f"The run stopped; its last good checkpoint is left intact. Common causes: a too "
+                             f"large step size (algo.max_kl), an unstable task parameter, or a bug in a new "
+                             f"algorithm.")
+
+
+def progress_row(state: TrainingState, batch: RolloutBatch, stats: dict[str, float], cost_limit: float,
+                 sample_s: float, update_s: float) -> dict[str, Any]:
+    """One progress.csv row: the columns of SPEC section 5, then the algorithm's diagnostics."""
+    has_episodes = len(batch.episode_returns) > 0
+    row: dict[str, Any] = {
+        "epoch": state.epoch,
+        "env_steps": state.env_steps,
+        "return_mean": float(batch.episode_returns.mean()) if has_episodes else math.nan,
+        "return_std": float(batch.episode_returns.std()) if has_episodes else math.nan,
+        "cost_mean": float(batch.episode_costs.mean()) if has_episodes else math.nan,
+        "ep_len_mean": float(batch.episode_lengths.mean()) if has_episodes else math.nan,
+        "episodes": len(batch.episode_returns),
+        "cost_limit": cost_limit,
+        "batch_cost": float(batch.costs.sum()),
+        "batch_steps": batch.num_steps,
+        "violation": float(np.maximum(batch.episode_costs - cost_limit, 0).sum()),
+        "kl": stats.pop("kl", math.nan),
+        "entropy": stats.pop("entropy", math.nan),
+    }
+    row |= dict(sorted(stats.items()))
+    row |= {"time_s": state.elapsed_s, "sample_time_s": sample_s, "update_time_s": update_s,
+            "steps_per_s": batch.num_steps / max(sample_s + update_s, 1e-9)}
+    return row
+
+
+def summarize(rows: list[dict[str, Any]], cost_limit: float, epochs: int) -> dict[str, Any]:
+    """Final figures: 'final' averages the updates in the last 10% of env steps."""
+    if not rows:
+        return {"status": "empty"}
+    total = rows[-1]["env_steps"]
+    final = [r for r in rows if r["env_steps"] >= 0.9 * total] or rows[-1:]
+    return {
+        "status": "complete" if rows[-1]["epoch"] >= epochs else "incomplete",
+        "epochs": rows[-1]["epoch"],
+        "env_steps": total,
+        "final_return": float(np.nanmean([r["return_mean"] for r in final])),
+        "final_cost": float(np.nanmean([r["cost_mean"] for r in final])),
+        "best_return": float(np.nanmax([r["return_mean"] for r in rows])),
+        "cost_limit": cost_limit,
+        "cumulative_violation": float(sum(r["violation"] for r in rows)),
+        "cost_rate": float(sum(r["batch_cost"] for r in rows) / total),
+        "wall_time_s": float(rows[-1]["time_s"]),
+    }
+
+
+def finish_manifest(run_dir: Path) -> None:
+    import json
+
+    path = run_dir / MANIFEST_FILE
+    data = json.loads(path.read_text()) if path.exists() else {}
+    atomic_write_json(path, data | {"end_time": now_iso()})

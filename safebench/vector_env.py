@@ -1,0 +1,70 @@
+"""Vectorized environments stepped in this process (the simple path, for num_envs=1 and debugging).
+
+All vector envs here share one contract: ``reset(seeds) -> obs`` and ``step(actions) -> VectorStep``
+with automatic reset of finished episodes inside the same call, so that ``obs`` is always the
+observation the policy acts on next and ``final_obs`` keeps what a finished episode ended in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+
+@dataclass
+class VectorStep:
+    """One step of every environment; arrays have a leading num_envs axis."""
+
+    obs: np.ndarray  # next observations (after auto-reset where an episode ended)
+    rewards: np.ndarray
+    costs: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    final_obs: np.ndarray  # the last observation of episodes that ended (rows where done)
+
+
+class SyncVectorEnv:
+    """Steps a list of environments one after another in the calling process."""
+
+    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]]) -> None:
+        self.envs = [fn() for fn in env_fns]
+        self.num_envs = len(self.envs)
+        self.observation_space = self.envs[0].observation_space
+        self.action_space = self.envs[0].action_space
+        obs_dim = int(np.prod(self.observation_space.shape))
+        self._obs = np.zeros((self.num_envs, obs_dim))
+        self._final = np.zeros_like(self._obs)
+
+    def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        for i, (env, seed) in enumerate(zip(self.envs, seeds)):
+            self._obs[i] = env.reset(seed=int(seed))[0]
+        return self._obs.copy()
+
+    def step(self, actions: np.ndarray) -> VectorStep:
+        n = self.num_envs
+        rewards, costs = np.zeros(n), np.zeros(n)
+        terminated, truncated = np.zeros(n, bool), np.zeros(n, bool)
+        for i, env in enumerate(self.envs):
+            obs, rewards[i], terminated[i], truncated[i], info = env.step(actions[i])
+            costs[i] = info["cost"]
+            if terminated[i] or truncated[i]:
+                self._final[i] = obs
+                obs = env.reset()[0]
+            self._obs[i] = obs
+        return VectorStep(self._obs.copy(), rewards, costs, terminated, truncated, self._final.copy())
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int, workers: int = 0):
+    """``workers`` = 0: step in this process; > 0: that many worker processes share the envs."""
+    if workers and workers > 0 and num_envs > 1:
+        from safebench.subprocess_vector_env import SubprocessVectorEnv
+
+        return SubprocessVectorEnv(env_fn, num_envs, min(workers, num_envs))
+    return SyncVectorEnv([env_fn] * num_envs)
