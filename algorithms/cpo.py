@@ -37,15 +37,15 @@ def solve_cpo_dual(q: float, r: float, s: float, c: float, delta: float) -> tupl
       nu > 0:  D_a(lambda) = A / (2 lambda) + lambda B / 2 - r c / s,  A = q - r^2/s, B = 2 delta - c^2/s
       nu = 0:  D_b(lambda) = q / (2 lambda) + lambda delta
     Each piece's minimizer is projected onto the lambda-range where it applies (split at
-    lambda_mid = -r / c) and the smaller of the two values wins. In mode "recovery" (lambda, nu)
-    are meaningless (returned as nan): the caller steps along -H^-1 b instead.
+    lambda_mid = -r / c) and the smaller of the two values wins. In mode "recovery" no step
+    satisfies the constraint; (0, 0) is returned and the caller steps along -H^-1 b instead.
     """
     if s <= _EPS:  # no usable cost gradient: the constraint cannot be linearized
         return math.sqrt(q / (2 * delta)), 0.0, "unconstrained"
     B = 2 * delta - c * c / s
     if B < 0:
         if c > 0:
-            return math.nan, math.nan, "recovery"
+            return 0.0, 0.0, "recovery"
         return math.sqrt(q / (2 * delta)), 0.0, "unconstrained"
     A = max(q - r * r / s, _EPS)
 

@@ -201,7 +201,7 @@ class TrustRegionAlgorithm(Algorithm):
             "line_search_backtracks": float(result.backtracks),
             "line_search_accepted": float(result.accepted),
             "surrogate_cost_change": cost_change,
-            "entropy": float(self.policy.entropy()),
+            "entropy": float(self.policy.entropy().detach()),
         }
 
     # ----------------------------------------------------------------- checkpoints

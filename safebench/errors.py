@@ -28,6 +28,6 @@ class NonFiniteError(SafebenchError):
 
 def exit_with(error: SafebenchError) -> None:
     """Print the error as a wrapped paragraph on stderr and exit with its code."""
-    text = textwrap.fill(str(error), width=100)
+    text = textwrap.fill(str(error), width=100, break_long_words=False, break_on_hyphens=False)
     print(f"safebench: error: {text}", file=sys.stderr)
     sys.exit(error.exit_code)

@@ -1,0 +1,48 @@
+"""Shared test helpers: tiny synthetic problems and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from algorithms.policy import GaussianPolicy
+from algorithms.rollout_batch import RolloutBatch
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m safebench ARGS`` in a subprocess, as a user would."""
+    full_env = dict(os.environ, PYTHONWARNINGS="ignore", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "safebench", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
+
+
+def bandit_batch(policy: GaussianPolicy, num_envs: int, horizon: int, generator: torch.Generator,
+                 reward_fn, cost_fn) -> RolloutBatch:
+    """A batch from a stateless problem: constant observation, per-step reward_fn(a) and cost_fn(a).
+
+    Every row holds whole episodes of length ``horizon`` (truncated, so values bootstrap)."""
+    steps = horizon * 4
+    obs = np.zeros((num_envs, steps, 1), np.float32)
+    actions, log_probs = policy.act(torch.zeros(num_envs * steps, 1), generator)
+    a = actions.numpy().reshape(num_envs, steps, -1)
+    rewards = reward_fn(a).astype(np.float64)
+    costs = cost_fn(a).astype(np.float64)
+    episode_end = np.zeros((num_envs, steps), bool)
+    episode_end[:, horizon - 1 :: horizon] = True
+    ep_costs = costs.reshape(num_envs, -1, horizon).sum(-1).reshape(-1)
+    ep_returns = rewards.reshape(num_envs, -1, horizon).sum(-1).reshape(-1)
+    flat_ends = np.flatnonzero(episode_end.reshape(-1))
+    return RolloutBatch(
+        obs=obs, actions=a.astype(np.float32), log_probs=log_probs.numpy().reshape(num_envs, steps),
+        rewards=rewards, costs=costs, terminated=np.zeros_like(episode_end), episode_end=episode_end,
+        bootstrap_index=flat_ends, bootstrap_obs=np.zeros((len(flat_ends), 1), np.float32),
+        episode_returns=ep_returns, episode_costs=ep_costs,
+        episode_lengths=np.full(len(ep_costs), horizon),
+    )

@@ -1,0 +1,103 @@
+"""The command line as a user meets it: composition, bad input, a tiny real run, determinism."""
+
+import json
+
+import pandas as pd
+import pytest
+from helpers import run_cli
+
+from safebench.cli import _compose
+from safebench.config_validation import available, validate_config
+from safebench.run_files import TIME_COLUMNS
+
+TINY = ["train.total_steps=3000", "train.batch_size=1000", "train.num_envs=2"]
+
+
+def test_config_composition():
+    cfg = _compose(["+algo=trpo", "+task=point_circle"])
+    assert cfg.algo.name == "trpo" and cfg.task.name == "point_circle"
+    assert cfg.algo.max_kl == 0.01 and cfg.algo.gamma == 0.995 and list(cfg.algo.hidden_sizes) == [64, 32]
+    assert cfg.algo.cost_gae_lambda == cfg.task.cost_gae_lambda == 1.0
+    assert cfg.train.batch_size == 50_000 and cfg.task.horizon == 65 and cfg.task.cost_limit == 5.0
+    assert validate_config(cfg) == []
+
+
+def test_every_algorithm_and_task_config_composes():
+    for algo in available("algo"):
+        for task in available("task"):
+            cfg = _compose([f"+algo={algo}", f"+task={task}"])
+            assert validate_config(cfg) == [], (algo, task)
+
+
+BAD_INPUTS = {
+    "missing algo": (["+task=point_circle"], ["+algo=NAME", "cpo", "trpo", "lagrangian", "fixed_penalty"]),
+    "missing task": (["+algo=cpo"], ["+task=NAME", "point_circle"]),
+    "unknown algo": (["+algo=sac", "+task=point_circle"], ["Unknown algorithm 'sac'", "cpo, fixed_penalty"]),
+    "unknown task": (["+algo=cpo", "+task=moon_walk"], ["Unknown task 'moon_walk'", "point_circle"]),
+    "unknown key": (["+algo=cpo", "+task=point_circle", "train.speed=3"], ["train.speed"]),
+    "unknown algo key": (["+algo=cpo", "+task=point_circle", "+algo.temperature=3"], ["temperature"]),
+    "unknown task param": (["+algo=cpo", "+task=point_circle", "+task.params.gravity=3"], ["gravity"]),
+    "negative limit": (["+algo=cpo", "+task=point_circle", "task.cost_limit=-1"], ["task.cost_limit"]),
+    "text limit": (["+algo=cpo", "+task=point_circle", "task.cost_limit=lots"], ["task.cost_limit"]),
+    "batch below horizon": (["+algo=cpo", "+task=point_circle", "train.batch_size=10"], ["smaller than one episode"]),
+    "zero batch": (["+algo=cpo", "+task=point_circle", "train.batch_size=0"], ["train.batch_size"]),
+    "text steps": (["+algo=cpo", "+task=point_circle", "train.total_steps=many"], ["train.total_steps"]),
+    "sweep without -m": (["+algo=cpo,trpo", "+task=point_circle"], ["add -m"]),
+    "bad wandb mode": (["+algo=cpo", "+task=point_circle", "logger.wandb.mode=loud"], ["logger.wandb.mode"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_exits_2_with_one_clear_paragraph(case, tmp_path):
+    args, expected = BAD_INPUTS[case]
+    run_dir = tmp_path / "run"
+    result = run_cli(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("safebench: error:")
+    message = " ".join(result.stderr.split())
+    for text in expected:
+        assert text in message, (text, message)
+    assert not run_dir.exists() and not (tmp_path / "runs").exists()
+
+
+def test_resume_without_checkpoint_is_refused(tmp_path):
+    result = run_cli("+algo=trpo", "+task=point_circle", "resume=true", f"hydra.run.dir={tmp_path / 'nothing'}",
+                     cwd=tmp_path)
+    assert result.returncode == 2 and "no checkpoint" in result.stderr and "Traceback" not in result.stderr
+
+
+def _run(tmp_path, name, *extra):
+    run_dir = tmp_path / name
+    result = run_cli("+algo=cpo", "+task=point_circle", *TINY, *extra, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result
+
+
+def test_tiny_run_writes_the_whole_run_directory(tmp_path):
+    run_dir, result = _run(tmp_path, "run", "seed=3")
+    for name in [".hydra/config.yaml", "progress.csv", "summary.json", "manifest.json", "checkpoints/last.pt"]:
+        assert (run_dir / name).is_file(), name
+    progress = pd.read_csv(run_dir / "progress.csv")
+    required = ["epoch", "env_steps", "return_mean", "cost_mean", "ep_len_mean", "cost_limit", "kl", "entropy",
+                "time_s", "cpo_mode", "cost_change_predicted", "line_search_backtracks"]
+    assert set(required) <= set(progress.columns)
+    assert list(progress.epoch) == [1, 2, 3] and list(progress.env_steps) == [1000, 2000, 3000]
+    assert (progress.ep_len_mean == 65).all() and (progress.cost_limit == 5.0).all()
+    assert (progress.kl <= 0.01 + 1e-6).all() and progress.cost_mean.between(0, 65).all()
+    assert set(progress.cpo_mode) <= {0, 1, 2, 3}
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["env_steps"] == 3000
+    assert summary["final_cost"] == pytest.approx(progress.cost_mean.iloc[-1])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert {"git_commit", "python", "torch", "mujoco", "gymnasium", "cpu", "start_time", "end_time"} <= set(manifest)
+    assert "update 3/3" in result.stderr + result.stdout  # one console line per update
+
+
+def test_same_seed_gives_identical_progress(tmp_path):
+    first, _ = _run(tmp_path, "a", "seed=7")
+    second, _ = _run(tmp_path, "b", "seed=7")
+    other, _ = _run(tmp_path, "c", "seed=8")
+    a, b, c = (pd.read_csv(d / "progress.csv").drop(columns=list(TIME_COLUMNS)) for d in (first, second, other))
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
