@@ -1,0 +1,93 @@
+"""Reliability: a killed run resumes to the same curve; corrupt checkpoints and NaN are caught."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+from helpers import run_cli
+
+from safebench.checkpoint import checkpoint_path, load_checkpoint
+from safebench.cli import _compose
+from safebench.errors import NonFiniteError
+from safebench.run_files import TIME_COLUMNS
+
+UPDATES = 6
+BASE = ["+task=point_circle", "train.batch_size=1000", "train.num_envs=2", f"train.total_steps={UPDATES * 1000}",
+        "seed=5"]
+
+
+def curve(run_dir):
+    return pd.read_csv(run_dir / "progress.csv").drop(columns=list(TIME_COLUMNS))
+
+
+def kill_after_rows(args, run_dir, rows, cwd):
+    """Start a run and SIGKILL it once progress.csv holds ``rows`` rows (mid-way through the next)."""
+    process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=cwd,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = run_dir / "progress.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if progress.exists() and len(progress.read_text().splitlines()) - 1 >= rows:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+
+
+@pytest.mark.parametrize("algo,checkpoint_every,kill_at", [("cpo", 1, 3), ("lagrangian", 2, 3), ("cpo", 2, 4)])
+def test_sigkilled_run_resumes_to_the_uninterrupted_curve(tmp_path, algo, checkpoint_every, kill_at):
+    args = [f"+algo={algo}", *BASE, f"train.checkpoint_every={checkpoint_every}"]
+    reference = tmp_path / "reference"
+    assert run_cli(*args, f"hydra.run.dir={reference}", cwd=tmp_path).returncode == 0
+    interrupted = tmp_path / "interrupted"
+    kill_after_rows(args, interrupted, kill_at, tmp_path)
+    resumed = run_cli(*args, "resume=true", f"hydra.run.dir={interrupted}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from update" in resumed.stderr + resumed.stdout
+    pd.testing.assert_frame_equal(curve(interrupted), curve(reference))
+    assert len(curve(reference)) == UPDATES
+
+
+def test_corrupt_checkpoint_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    assert run_cli("+algo=trpo", *BASE, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
+    checkpoint_path(run_dir).write_bytes(b"this is not a checkpoint")
+    result = run_cli("+algo=trpo", *BASE, "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 2 and "corrupt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_checkpoint_of_another_algorithm_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    assert run_cli("+algo=trpo", *BASE, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
+    result = run_cli("+algo=cpo", *BASE, "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "different run" in message and "'trpo'" in message, message
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    from algorithms.cpo import CPO
+    from safebench.trainer import train
+
+    calls = {"n": 0}
+    original = CPO.update
+
+    def poisoned(self, batch):
+        stats = original(self, batch)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            with torch.no_grad():
+                self.policy.log_std.fill_(float("nan"))
+        return stats
+
+    monkeypatch.setattr(CPO, "update", poisoned)
+    cfg = _compose(["+algo=cpo", *BASE, "train.checkpoint_every=1"])
+    with pytest.raises(NonFiniteError, match=r"parameter 'log_std' at update 3"):
+        train(cfg, tmp_path)
+    saved = load_checkpoint(checkpoint_path(tmp_path), {"algo": "cpo"})
+    assert saved["epoch"] == 2
+    assert torch.isfinite(saved["algorithm"]["policy"]["log_std"]).all()
