@@ -46,3 +46,30 @@ def bandit_batch(policy: GaussianPolicy, num_envs: int, horizon: int, generator:
         episode_returns=ep_returns, episode_costs=ep_costs,
         episode_lengths=np.full(len(ep_costs), horizon),
     )
+
+
+class _FailingStep:
+    """An env wrapper that raises on its ``fail_at``-th step, to test error reporting from workers."""
+
+    def __init__(self, env, fail_at: int) -> None:
+        self.env, self.fail_at, self.steps = env, fail_at, 0
+        self.observation_space, self.action_space = env.observation_space, env.action_space
+
+    def reset(self, **kwargs):
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps >= self.fail_at:
+            raise RuntimeError("simulated physics blow-up in the environment")
+        return self.env.step(action)
+
+    def close(self):
+        self.env.close()
+
+
+def failing_point_circle(fail_at: int = 5):
+    """A point_circle env that raises after a few steps (picklable for worker processes)."""
+    import tasks
+
+    return _FailingStep(tasks.make("point_circle"), fail_at)
