@@ -58,12 +58,12 @@ def _check_group(job: list[str], group: str) -> None:
         raise ConfigError(f"Unknown {what} '{chosen[-1]}'. Available {what}s: {', '.join(names)}.")
 
 
-def _compose(job: list[str]) -> DictConfig:
+def _compose(job: list[str], config_name: str = "config") -> DictConfig:
     from hydra import compose, initialize_config_dir
 
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR), job_name="safebench"):
-            return compose("config", overrides=job, return_hydra_config=True)
+            return compose(config_name, overrides=job, return_hydra_config=True)
     except Exception as exc:
         first_lines = " ".join(str(exc).strip().splitlines()[:3])
         raise ConfigError(f"The overrides {' '.join(job)} do not make a valid config: {first_lines}. Keys must "
@@ -71,7 +71,7 @@ def _compose(job: list[str]) -> DictConfig:
                           f"ones.") from None
 
 
-def validate_command_line(argv: list[str]) -> None:
+def validate_command_line(argv: list[str], config_name: str = "config") -> None:
     """Raise ConfigError describing the first job whose config is invalid."""
     from hydra._internal.utils import get_args_parser
 
@@ -79,7 +79,7 @@ def validate_command_line(argv: list[str]) -> None:
     for job in _combinations(args.overrides, args.multirun):
         for group in REQUIRED_GROUPS:
             _check_group(job, group)
-        cfg = _compose(job)
+        cfg = _compose(job, config_name)
         problems = validate_config(cfg)
         if not problems and not args.multirun:
             problems = check_resume(cfg, Path(OmegaConf.select(cfg, "hydra.run.dir")))

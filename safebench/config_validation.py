@@ -40,8 +40,9 @@ def validate_config(cfg: DictConfig) -> list[str]:
     batch = _number(cfg, "train.batch_size", integer=True, minimum=1, problems=problems)
     _number(cfg, "train.total_steps", integer=True, minimum=1, problems=problems)
     num_envs = _number(cfg, "train.num_envs", integer=True, minimum=1, problems=problems)
-    _number(cfg, "train.workers", integer=True, minimum=0, problems=problems)
-    _number(cfg, "train.torch_threads", integer=True, minimum=1, problems=problems)
+    for key, minimum in (("train.workers", 0), ("train.torch_threads", 1)):
+        if OmegaConf.select(cfg, key) != "auto":
+            _number(cfg, key, integer=True, minimum=minimum, problems=problems)
     _number(cfg, "train.checkpoint_every", integer=True, minimum=1, problems=problems)
     if horizon and batch and batch < horizon:
         problems.append(f"train.batch_size ({batch}) is smaller than one episode (task.horizon = {horizon})")

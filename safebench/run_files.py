@@ -90,7 +90,6 @@ def manifest(code_dir: Path) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
         "start_time": datetime.now(timezone.utc).isoformat(),
     }
 

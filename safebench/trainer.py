@@ -21,6 +21,7 @@ from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.rollout_batch import RolloutBatch
 from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from safebench.errors import NonFiniteError
+from safebench.parallelism import Parallelism
 from safebench.run_files import (MANIFEST_FILE, PROGRESS_FILE, SUMMARY_FILE, ProgressLog, atomic_write_json,
                                  manifest, now_iso)
 from safebench.sampler import RolloutCollector
@@ -75,10 +76,10 @@ def env_factory(cfg: DictConfig):
 
 def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Train one (task, algorithm, seed) run into ``run_dir``; returns the summary."""
-    torch.set_num_threads(int(cfg.train.torch_threads))
     generator = seed_everything(int(cfg.seed))
     budget = Budget.from_config(cfg)
-    vec_env = make_vector_env(env_factory(cfg), budget.num_envs, cfg.train.workers)
+    parallelism = Parallelism.from_config(cfg)
+    vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers)
     try:
         obs_dim = int(np.prod(vec_env.observation_space.shape))
         act_dim = int(np.prod(vec_env.action_space.shape))
@@ -92,12 +93,14 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             state = restore(run_dir, identity, algo, normalizer, generator)
             log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
         else:
-            atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR))
+            atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR) | {
+                "env_workers": parallelism.workers, "update_threads": parallelism.update_threads})
         progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
         progress.flush()
         wandb = WandbLogger(cfg, run_dir)
         try:
-            loop(cfg, run_dir, budget, state, algo, collector, normalizer, generator, identity, progress, wandb)
+            loop(cfg, run_dir, budget, parallelism, state, algo, collector, normalizer, generator, identity,
+                 progress, wandb)
         finally:
             wandb.finish()
     finally:
@@ -108,13 +111,16 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     return summary
 
 
-def loop(cfg, run_dir, budget, state, algo, collector, normalizer, generator, identity, progress, wandb) -> None:
+def loop(cfg, run_dir, budget, parallelism, state, algo, collector, normalizer, generator, identity, progress,
+         wandb) -> None:
     """The epochs still to run, from ``state.epoch`` to the budget."""
     checkpoint_every = int(cfg.train.checkpoint_every)
     for epoch in range(state.epoch, budget.epochs):
         start = time.perf_counter()
+        parallelism.for_sampling()
         batch = collector.collect(budget.steps_per_env, episode_seeds(int(cfg.seed), epoch, budget.num_envs))
         sampled = time.perf_counter()
+        parallelism.for_update()
         stats = algo.update(batch)
         updated = time.perf_counter()
         check_finite(epoch, batch, stats, algo)

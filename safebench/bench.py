@@ -1,0 +1,133 @@
+"""``python -m safebench.bench +task=NAME [+algo=cpo] [key=value ...]``: throughput as ratios.
+
+Prints one JSON line per figure: raw MuJoCo physics on all cores, the harness's sampling rate and
+its ratio to raw physics, the update's share of an iteration at the configured batch size, and
+end-to-end training env-steps/s. Compare ratios measured in one run, never absolute times.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from safebench.cli import add_group_plus, validate_command_line
+from safebench.errors import SafebenchError, exit_with
+
+
+def raw_physics_worker(env_fn, seconds: float, seed: int) -> int:
+    """Step the task's bare MuJoCo model (random controls, no Python env logic) for ``seconds``."""
+    import mujoco
+
+    env = env_fn().unwrapped
+    model, data, frame_skip = env.model, env.data, env.frame_skip
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    low, high = model.actuator_ctrlrange.T if model.nu else (np.zeros(0), np.zeros(0))
+    steps, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(100):
+            if model.nu:
+                data.ctrl[:] = rng.uniform(low, high)
+                mujoco.mj_step(model, data, nstep=frame_skip)
+            else:  # kinematic robots (the point): the physics is forward kinematics
+                mujoco.mj_forward(model, data)
+        steps += 100
+    env.close()
+    return steps
+
+
+def raw_physics_rate(env_fn, seconds: float, cores: int) -> float:
+    """Env-steps/s of bare physics with one process per core."""
+    with mp.get_context("spawn").Pool(cores) as pool:
+        counts = pool.starmap(raw_physics_worker, [(env_fn, seconds, k) for k in range(cores)])
+    return sum(counts) / seconds
+
+
+def training_rates(cfg: DictConfig) -> dict[str, float]:
+    """Time ``bench.updates`` iterations of sampling a batch and updating on it."""
+    from algorithms.observation_normalizer import ObservationNormalizer
+    from safebench.sampler import RolloutCollector
+    from safebench.seeding import episode_seeds, seed_everything
+    from safebench.parallelism import Parallelism
+    from safebench.trainer import Budget, build_algorithm, env_factory
+    from safebench.vector_env import make_vector_env
+
+    generator = seed_everything(int(cfg.seed))
+    budget = Budget.from_config(cfg)
+    parallelism = Parallelism.from_config(cfg)
+    vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers)
+    try:
+        obs_dim, act_dim = vec_env.observation_space.shape[0], vec_env.action_space.shape[0]
+        algo = build_algorithm(cfg, obs_dim, act_dim)
+        collector = RolloutCollector(vec_env, algo.policy, ObservationNormalizer((obs_dim,), bool(cfg.train.normalize_obs)),
+                                     generator)
+        algo.update(collector.collect(min(budget.steps_per_env, 2 * int(cfg.task.horizon)),
+                                      episode_seeds(0, 0, budget.num_envs)))  # warm-up
+        sample_s = update_s = 0.0
+        steps = 0
+        for epoch in range(int(cfg.bench.updates)):
+            start = time.perf_counter()
+            parallelism.for_sampling()
+            batch = collector.collect(budget.steps_per_env, episode_seeds(int(cfg.seed), epoch + 1, budget.num_envs))
+            middle = time.perf_counter()
+            parallelism.for_update()
+            algo.update(batch)
+            sample_s, update_s = sample_s + middle - start, update_s + time.perf_counter() - middle
+            steps += batch.num_steps
+    finally:
+        vec_env.close()
+    return {"sampling": steps / sample_s, "update_fraction": update_s / (sample_s + update_s),
+            "end_to_end": steps / (sample_s + update_s), "batch_size": steps / int(cfg.bench.updates)}
+
+
+def benchmark(cfg: DictConfig) -> list[dict]:
+    """All figures for one task, as dicts ready to print as JSON lines."""
+    from safebench.trainer import env_factory
+
+    cores = int(cfg.bench.cores or os.cpu_count() or 1)
+    raw = raw_physics_rate(env_factory(cfg), float(cfg.bench.raw_seconds), cores)
+    rates = training_rates(cfg)
+    from safebench.parallelism import Parallelism
+
+    parallelism = Parallelism.from_config(cfg)
+    common = {"task": cfg.task.name, "algo": cfg.algo.name, "num_envs": int(cfg.train.num_envs),
+              "workers": parallelism.workers, "update_threads": parallelism.update_threads}
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return [
+        common | {"figure": "raw_physics_steps_per_s", "value": raw, "cores": cores},
+        common | {"figure": "sampling_steps_per_s", "value": rates["sampling"]},
+        common | {"figure": "sampling_over_raw_physics", "value": rates["sampling"] / raw},
+        common | {"figure": "update_fraction_of_iteration", "value": rates["update_fraction"],
+                  "batch_size": rates["batch_size"]},
+        common | {"figure": "end_to_end_steps_per_s", "value": rates["end_to_end"]},
+        common | {"figure": "end_to_end_over_raw_physics", "value": rates["end_to_end"] / raw},
+        common | {"figure": "learner_peak_rss_mib", "value": peak_rss_mib},
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Compose conf/bench.yaml with the overrides (algorithm cpo unless given) and print the figures."""
+    from safebench.cli import _compose
+
+    argv = add_group_plus(list(sys.argv[1:] if argv is None else argv))
+    if not any(a.lstrip("+").startswith("algo=") for a in argv):
+        argv.append("+algo=cpo")
+    try:
+        validate_command_line(argv, config_name="bench")
+        cfg = _compose(argv, config_name="bench")
+    except SafebenchError as error:
+        exit_with(error)
+    for figure in benchmark(cfg):
+        print(json.dumps(figure), flush=True)
+
+
+if __name__ == "__main__":
+    main()

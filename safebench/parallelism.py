@@ -1,0 +1,47 @@
+"""How a run shares the machine's cores between env workers and the torch update."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from omegaconf import DictConfig
+
+
+def _in_multirun() -> bool:
+    """True inside a Hydra multirun job, where several runs may share the machine."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    except Exception:
+        return False
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """Resolved ``train.workers`` and ``train.torch_threads`` ("auto" becomes a number)."""
+
+    workers: int
+    update_threads: int
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> "Parallelism":
+        cores = os.cpu_count() or 1
+        shared = _in_multirun()  # parallel jobs: each stays on one core
+        workers = cfg.train.workers
+        threads = cfg.train.torch_threads
+        return cls(
+            workers=(0 if shared else min(cores, int(cfg.train.num_envs))) if workers == "auto" else int(workers),
+            update_threads=(1 if shared else cores) if threads == "auto" else int(threads),
+        )
+
+    def for_sampling(self) -> None:
+        """Inference on a small batch: one thread, leaving the cores to the env workers."""
+        torch.set_num_threads(1)
+
+    def for_update(self) -> None:
+        """The update is the only work while the workers wait: use every thread allowed."""
+        torch.set_num_threads(self.update_threads)

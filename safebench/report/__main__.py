@@ -1,0 +1,60 @@
+"""``python -m safebench.report DIR... [--out DIR]``: tables and figures from every run below DIR."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from safebench.report.run_loading import LoadedRuns, duplicate_identities
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m safebench.report",
+        description="Compare runs: curves.csv, summary.{csv,md,tex}, learning_curves.{png,pdf} and "
+                    "final_scatter.{png,pdf} from every run directory below DIR (incomplete runs are skipped).")
+    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="folders holding run directories")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: the first DIR/report)")
+    parser.add_argument("--confidence", type=float, default=0.95, help="bootstrap CI level (default 0.95)")
+    parser.add_argument("--n-resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every bootstrap (default 0)")
+    return parser.parse_args(argv)
+
+
+def warn_skipped(loaded: LoadedRuns) -> None:
+    """One warning on stderr listing each skipped run directory and why, then any duplicate seeds."""
+    if loaded.skipped:
+        lines = [f"  {path}: {reason}" for path, reason in loaded.skipped]
+        print(f"safebench.report: warning: skipped {len(lines)} incomplete run(s):", *lines, sep="\n",
+              file=sys.stderr)
+    for (task, algo, seed), paths in duplicate_identities(loaded.runs).items():
+        print(f"safebench.report: warning: {task}/{algo}/seed{seed} appears {len(paths)} times "
+              f"({', '.join(map(str, paths))}); each counts as one sample.", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    missing = [str(d) for d in args.dirs if not d.is_dir()]
+    if missing:
+        print(f"safebench.report: error: not a directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    from safebench.report.build import NoRunsError, ReportOptions, make_report  # pandas, seaborn: slow imports
+
+    out = args.out if args.out is not None else args.dirs[0] / "report"
+    options = ReportOptions(confidence=args.confidence, n_resamples=args.n_resamples, seed=args.seed)
+    try:
+        paths, loaded = make_report(list(args.dirs), out, options)
+    except NoRunsError as error:
+        warn_skipped(error.loaded)
+        print(f"safebench.report: error: {error}", file=sys.stderr)
+        return 1
+    warn_skipped(loaded)
+    print(f"Report of {len(loaded.runs)} run(s) written to {out}:")
+    for name, path in paths.items():
+        print(f"  {name:<22} {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Finds run directories below the given folders and reads the complete ones; the rest are reported, not fatal."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+CONFIG_FILE = Path(".hydra") / "config.yaml"
+PROGRESS_FILE = "progress.csv"
+SUMMARY_FILE = "summary.json"
+LABEL_KEYS: dict[str, tuple[str, ...]] = {"fixed_penalty": ("beta",)}  # hyperparameters that name an arm
+
+
+class SkippedRun(Exception):
+    """A run directory that cannot enter the report, with the reason in one phrase."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One complete run: who it is (task, algorithm label, seed, limit) and its progress.csv."""
+
+    path: Path
+    task: str
+    algo: str
+    seed: int
+    cost_limit: float
+    progress: pd.DataFrame
+
+
+@dataclass
+class LoadedRuns:
+    """The runs that enter the report and the directories skipped, each with its reason."""
+
+    runs: list[Run] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def algo_label(algo: DictConfig) -> str:
+    """algo.name, plus the hyperparameters that make an arm (fixed_penalty(beta=5)), so sweeps stay apart."""
+    keys = LABEL_KEYS.get(str(algo.name), ())
+    values = [f"{key}={_number_text(algo[key])}" for key in keys if key in algo]
+    return f"{algo.name}({', '.join(values)})" if values else str(algo.name)
+
+
+def _number_text(value: object) -> str:
+    """5.0 -> '5', 0.25 -> '0.25': labels read the same whether the YAML wrote 5 or 5.0."""
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def find_run_dirs(roots: list[Path]) -> list[Path]:
+    """Every directory below ``roots`` (or a root itself) holding a Hydra ``.hydra/config.yaml``, sorted."""
+    found: set[Path] = set()
+    for root in roots:
+        root = Path(root)
+        candidates = [root / CONFIG_FILE] if (root / CONFIG_FILE).is_file() else []
+        found.update(p.parent.parent for p in [*candidates, *root.rglob(str(CONFIG_FILE))])
+    return sorted(found)
+
+
+def read_config(path: Path) -> DictConfig:
+    """The run's resolved config, checked for the keys the report needs."""
+    try:
+        cfg = OmegaConf.load(path / CONFIG_FILE)
+        str(cfg.task.name), str(cfg.algo.name), int(cfg.seed), float(cfg.task.cost_limit)
+    except Exception as exc:  # YAML error, missing key, not a safebench run
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise SkippedRun(f"unreadable .hydra/config.yaml ({type(exc).__name__}: {first_line})") from None
+    return cfg
+
+
+def read_progress(path: Path) -> pd.DataFrame:
+    """progress.csv with at least one update, or SkippedRun."""
+    file = path / PROGRESS_FILE
+    if not file.is_file():
+        raise SkippedRun("no progress.csv (crashed before its first update?)")
+    try:
+        progress = pd.read_csv(file)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise SkippedRun(f"empty or unreadable progress.csv ({type(exc).__name__})") from None
+    missing = {"env_steps", "return_mean", "cost_mean"} - set(progress.columns)
+    if progress.empty or missing:
+        raise SkippedRun("empty progress.csv" if progress.empty else f"progress.csv lacks {', '.join(sorted(missing))}")
+    return progress
+
+
+def check_complete(path: Path) -> None:
+    """A run counts only when summary.json says it reached its budget; partial curves would bias 'final'."""
+    file = path / SUMMARY_FILE
+    if not file.is_file():
+        raise SkippedRun("no summary.json (still running, or crashed)")
+    try:
+        status = json.loads(file.read_text()).get("status")
+    except (json.JSONDecodeError, AttributeError):
+        raise SkippedRun("unreadable summary.json") from None
+    if status != "complete":
+        raise SkippedRun(f"summary.json status is {status!r}, not 'complete'")
+
+
+def load_run(path: Path) -> Run:
+    """Read one run directory, or raise SkippedRun saying why it cannot be used."""
+    cfg = read_config(path)
+    progress = read_progress(path)
+    check_complete(path)
+    return Run(path=path, task=str(cfg.task.name), algo=algo_label(cfg.algo), seed=int(cfg.seed),
+               cost_limit=float(cfg.task.cost_limit), progress=progress)
+
+
+def load_runs(roots: list[Path]) -> LoadedRuns:
+    """Every run below ``roots``: complete ones loaded, the others listed with their reason."""
+    loaded = LoadedRuns()
+    for path in find_run_dirs(roots):
+        try:
+            loaded.runs.append(load_run(path))
+        except SkippedRun as reason:
+            loaded.skipped.append((path, str(reason)))
+    return loaded
+
+
+def duplicate_identities(runs: list[Run]) -> dict[tuple[str, str, int], list[Path]]:
+    """(task, algo, seed) held by more than one run directory: each still counts as one sample."""
+    seen: dict[tuple[str, str, int], list[Path]] = {}
+    for run in runs:
+        seen.setdefault((run.task, run.algo, run.seed), []).append(run.path)
+    return {key: paths for key, paths in seen.items() if len(paths) > 1}
