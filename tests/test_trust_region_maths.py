@@ -69,3 +69,12 @@ def test_line_search_takes_first_acceptable_fraction_and_reverts_when_none():
     torch.testing.assert_close(result.params, 0.8**4 * step)
     rejected = backtracking_line_search(start, step, lambda p: False, 0.8, 5)
     assert not rejected.accepted and torch.equal(rejected.params, start) and rejected.backtracks == 5
+
+
+def test_sampling_log_prob_matches_the_distribution():
+    torch.manual_seed(0)
+    policy = GaussianPolicy(5, 3, init_log_std=-0.4)
+    obs = torch.randn(64, 5)
+    actions, log_prob = policy.act(obs, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(log_prob, policy.distribution(obs).log_prob(actions), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(policy.entropy().detach(), policy.distribution(obs).entropy()[0].detach())
