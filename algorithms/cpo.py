@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
+from algorithms.actor_critic import UpdateData, surrogate
 from algorithms.conjugate_gradient import conjugate_gradient
 from algorithms.mlp import flat_grad, flat_params
-from algorithms.trust_region import TrustRegionAlgorithm, UpdateData, surrogate
+from algorithms.trust_region import TrustRegionAlgorithm
 
 # Which case of the dual an update took; logged as the integer ``cpo_mode`` (the released code's
 # numbering): 0 infeasible -> recovery step, 1 violating but the constraint plane cuts the trust

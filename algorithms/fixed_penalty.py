@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from algorithms.trust_region import TrustRegionAlgorithm, UpdateData, standardize
+from algorithms.actor_critic import UpdateData, standardize
+from algorithms.trust_region import TrustRegionAlgorithm
 
 
 class FixedPenalty(TrustRegionAlgorithm):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from algorithms.trust_region import TrustRegionAlgorithm, UpdateData, standardize
+from algorithms.actor_critic import UpdateData, standardize
+from algorithms.trust_region import TrustRegionAlgorithm
 
 
 class Lagrangian(TrustRegionAlgorithm):

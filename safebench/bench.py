@@ -15,7 +15,6 @@ import sys
 import time
 
 import numpy as np
-import torch
 from omegaconf import DictConfig
 
 from safebench.cli import add_group_plus, validate_command_line
@@ -54,9 +53,9 @@ def raw_physics_rate(env_fn, seconds: float, cores: int) -> float:
 def training_rates(cfg: DictConfig) -> dict[str, float]:
     """Time ``bench.updates`` iterations of sampling a batch and updating on it."""
     from algorithms.observation_normalizer import ObservationNormalizer
+    from safebench.parallelism import Parallelism
     from safebench.sampler import RolloutCollector
     from safebench.seeding import episode_seeds, seed_everything
-    from safebench.parallelism import Parallelism
     from safebench.trainer import Budget, build_algorithm, env_factory
     from safebench.vector_env import make_vector_env
 

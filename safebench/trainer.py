@@ -22,8 +22,15 @@ from algorithms.rollout_batch import RolloutBatch
 from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from safebench.errors import NonFiniteError
 from safebench.parallelism import Parallelism
-from safebench.run_files import (MANIFEST_FILE, PROGRESS_FILE, SUMMARY_FILE, ProgressLog, atomic_write_json,
-                                 manifest, now_iso)
+from safebench.run_files import (
+    MANIFEST_FILE,
+    PROGRESS_FILE,
+    SUMMARY_FILE,
+    ProgressLog,
+    atomic_write_json,
+    manifest,
+    now_iso,
+)
 from safebench.sampler import RolloutCollector
 from safebench.seeding import episode_seeds, seed_everything
 from safebench.vector_env import make_vector_env

@@ -2,11 +2,11 @@
 
 import numpy as np
 import torch
+from helpers import bandit_batch
 
 from algorithms.cpo import CPO
 from algorithms.mlp import flat_grad, flat_params, set_flat_params
 from algorithms.trpo import TRPO
-from helpers import bandit_batch
 
 HORIZON = 10
 

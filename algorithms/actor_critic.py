@@ -1,0 +1,157 @@
+"""What every on-policy actor-critic here shares: a Gaussian policy, reward and cost critics, GAE.
+
+``ActorCritic.update`` runs, top to bottom: ``prepare`` (value the batch with the current critics,
+estimate reward and cost advantages by GAE with their own lambdas, refit the critics), then
+``policy_step`` (what makes each algorithm itself), then ``after_update`` (e.g. a multiplier).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from algorithms.advantage_estimation import compute_gae
+from algorithms.base import Algorithm
+from algorithms.policy import GaussianPolicy
+from algorithms.rollout_batch import RolloutBatch
+from algorithms.value_critic import ValueCritic
+
+
+@dataclass
+class UpdateData:
+    """A batch flattened to (B, ...) tensors with advantages, ready for the policy step."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    old_log_probs: torch.Tensor
+    reward_advantages: torch.Tensor  # raw GAE advantages of the reward
+    cost_advantages: torch.Tensor  # centred only: its scale carries the constraint's magnitude
+    episode_cost: float  # J_C(pi_k): mean undiscounted episode cost
+    mean_episode_length: float  # T-bar, rescales the cost surrogate to trajectory level
+
+
+def surrogate(policy: GaussianPolicy, data: UpdateData, advantages: torch.Tensor) -> torch.Tensor:
+    """E[pi(a|s) / pi_k(a|s) * A(s, a)], whose gradient at pi_k is the policy gradient."""
+    ratio = torch.exp(policy.distribution(data.obs).log_prob(data.actions) - data.old_log_probs)
+    return (ratio * advantages).mean()
+
+
+def standardize(x: torch.Tensor) -> torch.Tensor:
+    """Mean 0, std 1: the step size then does not depend on the reward's units."""
+    return (x - x.mean()) / (x.std() + 1e-8)
+
+
+class ActorCritic(Algorithm):
+    """Policy + critics + advantage estimation; subclasses implement ``policy_step``."""
+
+    uses_cost_critic = True
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        cost_limit: float,
+        seed: int = 0,
+        gamma: float = 0.995,
+        gae_lambda: float = 0.95,
+        cost_gamma: float = 0.995,
+        cost_gae_lambda: float = 1.0,
+        hidden_sizes: Sequence[int] = (64, 32),
+        activation: str = "tanh",
+        init_log_std: float = 0.0,
+        critic_hidden_sizes: Sequence[int] = (64, 32),
+        critic_lr: float = 1e-3,
+        critic_epochs: int = 5,
+        critic_minibatch_size: int = 1024,
+    ) -> None:
+        torch.manual_seed(seed)
+        self.cost_limit = float(cost_limit)
+        self.gamma, self.gae_lambda = gamma, gae_lambda
+        self.cost_gamma, self.cost_gae_lambda = cost_gamma, cost_gae_lambda
+        self.rng = np.random.default_rng(seed)
+        self.policy = GaussianPolicy(obs_dim, act_dim, tuple(hidden_sizes), activation, init_log_std)
+        critic_args = dict(hidden_sizes=tuple(critic_hidden_sizes), activation=activation, lr=critic_lr,
+                           epochs=critic_epochs, minibatch_size=critic_minibatch_size)
+        self.reward_critic = ValueCritic(obs_dim, **critic_args)
+        self.cost_critic = ValueCritic(obs_dim, **critic_args) if self.uses_cost_critic else None
+
+    # ----------------------------------------------------------------- the update, top to bottom
+    def update(self, batch: RolloutBatch) -> dict[str, float]:
+        data, stats = self.prepare(batch)
+        stats |= self.policy_step(data)
+        stats |= self.after_update(data)
+        return stats
+    def prepare(self, batch: RolloutBatch) -> tuple[UpdateData, dict[str, float]]:
+        """Advantages from the current critics, then refit the critics on the new returns."""
+        obs = torch.from_numpy(batch.obs.reshape(-1, batch.obs.shape[-1]))
+        bootstrap_obs = torch.from_numpy(batch.bootstrap_obs)
+        stats: dict[str, float] = {}
+        reward_adv, reward_ret = self._advantages(self.reward_critic, obs, bootstrap_obs, batch, batch.rewards,
+                                                  self.gamma, self.gae_lambda)
+        stats["value_loss"] = self.reward_critic.fit(obs, reward_ret, self.rng)
+        if self.cost_critic is not None:
+            cost_adv, cost_ret = self._advantages(self.cost_critic, obs, bootstrap_obs, batch, batch.costs,
+                                                  self.cost_gamma, self.cost_gae_lambda)
+            stats["cost_value_loss"] = self.cost_critic.fit(obs, cost_ret, self.rng)
+        else:
+            cost_adv = torch.zeros_like(reward_adv)
+        data = UpdateData(
+            obs=obs,
+            actions=torch.from_numpy(batch.actions.reshape(-1, batch.actions.shape[-1])),
+            old_log_probs=torch.from_numpy(batch.log_probs.reshape(-1)),
+            reward_advantages=reward_adv,
+            cost_advantages=cost_adv - cost_adv.mean(),
+            episode_cost=batch.episode_cost_mean,
+            mean_episode_length=batch.mean_episode_length,
+        )
+        return data, stats
+
+    @staticmethod
+    def _advantages(critic, obs, bootstrap_obs, batch, signal, gamma, lam) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = signal.shape
+        values = critic.predict(obs).double().numpy().reshape(shape)
+        next_values = np.zeros(shape)
+        next_values[:, :-1] = values[:, 1:]
+        if len(bootstrap_obs):
+            next_values.reshape(-1)[batch.bootstrap_index] = critic.predict(bootstrap_obs).double().numpy()
+        next_values[batch.terminated] = 0.0
+        adv, ret = compute_gae(signal, values, next_values, batch.episode_end, gamma, lam)
+        return (torch.from_numpy(adv.reshape(-1)).float(), torch.from_numpy(ret.reshape(-1)).float())
+
+    # ----------------------------------------------------------------- hooks for subclasses
+    def policy_advantages(self, data: UpdateData) -> torch.Tensor:
+        """The advantage the policy ascends (standardized); penalty methods mix in the cost."""
+        return standardize(data.reward_advantages)
+
+    def policy_step(self, data: UpdateData) -> dict[str, float]:
+        """Move the policy; return diagnostics (at least ``kl`` and ``entropy``)."""
+        raise NotImplementedError
+
+    def after_update(self, data: UpdateData) -> dict[str, float]:
+        """Runs once the policy moved (e.g. a multiplier update)."""
+        return {}
+
+    def cost_surrogate(self, data: UpdateData) -> torch.Tensor:
+        """T-bar * E[ratio * A_C]: its gradient approximates grad J_C at trajectory scale."""
+        return data.mean_episode_length * surrogate(self.policy, data, data.cost_advantages)
+
+    # ----------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        state = {
+            "policy": self.policy.state_dict(),
+            "reward_critic": self.reward_critic.state(),
+            "rng": self.rng.bit_generator.state,
+        }
+        if self.cost_critic is not None:
+            state["cost_critic"] = self.cost_critic.state()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.reward_critic.load_state(state["reward_critic"])
+        if self.cost_critic is not None:
+            self.cost_critic.load_state(state["cost_critic"])
+        self.rng.bit_generator.state = state["rng"]
