@@ -30,32 +30,53 @@ def add_group_plus(argv: list[str]) -> list[str]:
     return [f"+{a}" if a.split("=", 1)[0] in REQUIRED_GROUPS else a for a in argv]
 
 
-def _combinations(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """Each job's overrides: a sweep is expanded (first ``MAX_SWEEP_CHECKS`` jobs)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+def _parse(overrides: list[str]):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        return OverridesParser.create().parse_overrides(overrides)
     except Exception as exc:
         raise ConfigError(f"The command line could not be parsed: {exc}") from None
+
+
+def _combinations(overrides: list[str], multirun: bool, config_name: str) -> list[list[str]]:
+    """Each job's overrides, as Hydra's basic sweeper will form them (sweeper params included)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    parsed = _parse(overrides)
     sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
     if not multirun:
         if sweeps:
             raise ConfigError(f"{', '.join(sweeps)} asks for several runs: add -m (multirun) to sweep over them.")
         return [overrides]
-    return [list(job) for batch in BasicSweeper.split_arguments(parsed, None) for job in batch][:MAX_SWEEP_CHECKS]
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    _check_named_choices(overrides)
+    params = OmegaConf.select(_compose(fixed, config_name), "hydra.sweeper.params") or {}
+    arguments = [f"{k}={v}" for k, v in params.items()] + overrides
+    jobs = BasicSweeper.split_arguments(_parse(arguments), None)[0]
+    return [list(job) for job in jobs][:MAX_SWEEP_CHECKS]
 
 
-def _check_group(job: list[str], group: str) -> None:
-    names = available(group)
-    chosen = [o.split("=", 1)[1] for o in job if o.lstrip("+~").split("=", 1)[0] == group and "=" in o]
-    what = REQUIRED_GROUPS[group]
-    if not chosen:
-        raise ConfigError(f"No {what} chosen: add +{group}=NAME to the command line. Available {what}s: "
-                          f"{', '.join(names)}. Example: python -m safebench +algo=cpo +task=point_circle")
-    if chosen[-1] not in names:
-        raise ConfigError(f"Unknown {what} '{chosen[-1]}'. Available {what}s: {', '.join(names)}.")
+def _check_named_choices(job: list[str]) -> None:
+    """An algorithm or task named on the command line must exist (a short, precise message)."""
+    for group, what in REQUIRED_GROUPS.items():
+        names = available(group)
+        for override in job:
+            key, _, value = override.partition("=")
+            if key.lstrip("+~") != group:
+                continue
+            for choice in value.split(","):
+                if choice not in names:
+                    raise ConfigError(f"Unknown {what} '{choice}'. Available {what}s: {', '.join(names)}.")
+
+
+def _check_chosen(cfg: DictConfig) -> None:
+    """The composed config must hold an algorithm and a task (chosen directly or by an experiment)."""
+    for group, what in REQUIRED_GROUPS.items():
+        if group not in cfg:
+            raise ConfigError(f"No {what} chosen: add +{group}=NAME to the command line. Available {what}s: "
+                              f"{', '.join(available(group))}. Example: python -m safebench +algo=cpo "
+                              f"+task=point_circle")
 
 
 def _compose(job: list[str], config_name: str = "config") -> DictConfig:
@@ -76,15 +97,16 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> None:
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(argv)
-    for job in _combinations(args.overrides, args.multirun):
-        for group in REQUIRED_GROUPS:
-            _check_group(job, group)
+    for job in _combinations(args.overrides, args.multirun, config_name):
+        _check_named_choices(job)
         cfg = _compose(job, config_name)
+        _check_chosen(cfg)
         problems = validate_config(cfg)
         if not problems and not args.multirun:
             problems = check_resume(cfg, Path(OmegaConf.select(cfg, "hydra.run.dir")))
         if problems:
             raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
+
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
