@@ -12,9 +12,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from safebench import CONF_DIR
+from safebench.checkpoint import checkpoint_path
 from safebench.config_validation import available, check_resume, validate_config
 from safebench.errors import ConfigError, SafebenchError, exit_with
 
@@ -115,14 +117,21 @@ def run(cfg: DictConfig) -> dict | None:
     from safebench.trainer import train
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
+        if cfg.resume and in_sweep and not checkpoint_path(run_dir).is_file():
+            log.warning("resume=true, but %s has no checkpoint yet: this job of the sweep starts from scratch.",
+                        run_dir)
+            cfg.resume = False
         problems = validate_config(cfg) + check_resume(cfg, run_dir)
         if problems:
             raise ConfigError(f"Invalid configuration: {'; '.join(problems)}.")
         return train(cfg, run_dir)
     except SafebenchError as error:
         log.error("%s", error)
-        exit_with(error)
+        if not in_sweep:
+            exit_with(error)
+        # in a sweep, one failed job must not cancel the others: it stays incomplete, the report skips it
     return None
 
 

@@ -10,6 +10,7 @@ from safebench.report.run_loading import LoadedRuns, duplicate_identities
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The folders to read and where to write; the statistics' knobs default to SPEC section 5."""
     parser = argparse.ArgumentParser(
         prog="python -m safebench.report",
         description="Compare runs: curves.csv, summary.{csv,md,tex}, learning_curves.{png,pdf} and "
@@ -34,6 +35,7 @@ def warn_skipped(loaded: LoadedRuns) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status 0 with a report, 1 when no run is complete, 2 for a missing folder."""
     args = parse_args(argv)
     missing = [str(d) for d in args.dirs if not d.is_dir()]
     if missing:

@@ -27,7 +27,8 @@ class NoRunsError(Exception):
         self.loaded = loaded
 
 
-def make_report(roots: list[Path], out: Path, options: ReportOptions = ReportOptions()) -> tuple[dict[str, Path], LoadedRuns]:
+def make_report(roots: list[Path], out: Path,
+                options: ReportOptions = ReportOptions()) -> tuple[dict[str, Path], LoadedRuns]:
     """Write every output into ``out``; returns {name: path} and what was loaded or skipped."""
     loaded = load_runs(roots)
     if not loaded.runs:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 PROGRESS_FILE = "progress.csv"
@@ -66,7 +68,7 @@ def read_config(path: Path) -> DictConfig:
     try:
         cfg = OmegaConf.load(path / CONFIG_FILE)
         str(cfg.task.name), str(cfg.algo.name), int(cfg.seed), float(cfg.task.cost_limit)
-    except Exception as exc:  # YAML error, missing key, not a safebench run
+    except (OSError, ValueError, TypeError, yaml.YAMLError, OmegaConfBaseException) as exc:  # not a safebench run
         first_line = (str(exc).strip().splitlines() or [""])[0]
         raise SkippedRun(f"unreadable .hydra/config.yaml ({type(exc).__name__}: {first_line})") from None
     return cfg

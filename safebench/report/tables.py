@@ -126,8 +126,9 @@ def to_markdown(display: pd.DataFrame) -> str:
 
 def to_latex(display: pd.DataFrame) -> str:
     """A booktabs LaTeX table (pandas' Styler, needs jinja2) with the reading note as its caption."""
+    caption = NOTE.replace("%", r"\%").replace("<=", r"$\le$")
     body = display.to_latex(index=False, escape=True, column_format="ll" + "r" * (display.shape[1] - 2),
-                            caption=NOTE.replace("%", r"\%").replace("<=", r"$\le$"), label="tab:safebench-summary", position="t")
+                            caption=caption, label="tab:safebench-summary", position="t")
     return "% needs \\usepackage{booktabs}\n" + body
 
 

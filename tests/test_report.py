@@ -1,0 +1,222 @@
+"""The comparison report on synthetic run directories whose right answers are known by hand."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from scipy.stats import trim_mean
+from synthetic_runs import N_UPDATES, linear_run, write_run
+
+from safebench.report import statistics as st
+from safebench.report.__main__ import main as report_main
+from safebench.report.build import make_report
+from safebench.report.run_loading import load_runs
+
+
+def report_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "safebench.report", *map(str, args)], cwd=cwd, check=False,
+                          capture_output=True, text=True, timeout=120)
+
+
+# ---- statistics ----------------------------------------------------------------------------------
+
+def test_final_window_mean_averages_the_last_tenth_of_env_steps():
+    steps = np.arange(1, 21) * 1000.0
+    assert st.final_window_mean(np.arange(1, 21, dtype=float), steps) == pytest.approx(19.0)  # epochs 18,19,20
+    values = np.arange(1, 21, dtype=float)
+    values[-1] = np.nan  # an update without a finished episode
+    assert st.final_window_mean(values, steps) == pytest.approx(18.5)
+    assert st.final_window_mean(np.array([3.0, 7.0]), np.array([10.0, 20.0]), fraction=0.6) == pytest.approx(5.0)
+    assert np.isnan(st.final_window_mean(np.array([]), np.array([])))
+
+
+def test_bootstrap_ci_contains_the_mean_shrinks_with_seeds_and_is_seeded():
+    rng = np.random.default_rng(123)
+    few, many = rng.normal(10.0, 2.0, size=4), rng.normal(10.0, 2.0, size=64)
+    low4, high4 = st.bootstrap_ci(few, seed=0)
+    low64, high64 = st.bootstrap_ci(many, seed=0)
+    assert low4 < few.mean() < high4 and low64 < many.mean() < high64
+    assert (high64 - low64) < 0.5 * (high4 - low4)
+    assert st.bootstrap_ci(few, seed=0) == (low4, high4)
+    assert st.bootstrap_ci(many, seed=1) != (low64, high64)
+    assert st.bootstrap_ci(np.array([3.0]), seed=0) == (3.0, 3.0)
+    # the percentile interval of the mean of {0, 1}: resampled means are 0, 0.5 or 1
+    assert st.bootstrap_ci(np.array([0.0, 1.0]), confidence=0.95, seed=0) == (0.0, 1.0)
+    assert st.bootstrap_ci(np.array([0.0, 1.0]), confidence=0.4, seed=0) == (0.5, 0.5)
+
+
+def test_iqm_drops_the_outer_quartiles():
+    assert st.iqm(np.array([100, 0, 3, 50, 1, 10, 2, 0.0])) == pytest.approx(4.0)  # mean of 1, 2, 3, 10
+    assert st.iqm(np.array([3, 1, 2, 100, -50.0])) == pytest.approx(2.0)  # drops -50 and 100
+    assert st.iqm(np.array([7.0])) == 7.0
+    values = np.random.default_rng(0).normal(size=12)
+    assert st.iqm(values) == pytest.approx(trim_mean(values, 0.25))  # rliable's definition
+
+
+def test_feasibility_violation_and_cost_rate_by_hand():
+    assert st.feasible_fraction(np.array([4.0, 6.0, 5.0, np.nan]), 5.0) == pytest.approx(0.5)
+    assert st.feasible_fraction(np.array([4.0, 6.0]), np.array([3.0, 7.0])) == pytest.approx(0.5)
+    assert st.cumulative_violation(np.array([0.0, 2.5, 1.5])) == pytest.approx(4.0)
+    assert st.cost_rate(np.array([10.0, 30.0]), np.array([100.0, 100.0])) == pytest.approx(0.2)
+
+
+# ---- tables ---------------------------------------------------------------------------------------
+
+def make_runs(root):
+    """trpo: 3 seeds with known finals; lagrangian: 4 seeds (IQM); fixed_penalty with two betas; ant_circle."""
+    for seed, cost in zip(range(3), [4.0, 6.0, 5.0]):  # final returns 19, 38, 57
+        linear_run(root, "point_circle", "trpo", seed, slope=seed + 1.0, cost=cost,
+                   batch_cost=100.0 * (seed + 1), violation=float(seed))
+    for seed, level in enumerate([1.0, 2.0, 3.0, 100.0]):
+        write_run(root, "point_circle", "lagrangian", seed, np.full(N_UPDATES, level), np.full(N_UPDATES, 2.0))
+    for beta, cost in [(5.0, 8.0), (50.0, 1.0)]:
+        linear_run(root, "point_circle", "fixed_penalty", 0, slope=1.0, cost=cost, beta=beta)
+    linear_run(root, "ant_circle", "trpo", 0, slope=2.0, cost=30.0, cost_limit=25.0)
+    return root
+
+
+@pytest.fixture
+def runs_root(tmp_path):
+    return make_runs(tmp_path / "runs")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """The report of make_runs' directories, made once for the tests that only read it."""
+    root = make_runs(tmp_path_factory.mktemp("shared") / "runs")
+    make_report([root], root.parent / "report")
+    return root.parent / "report"
+
+
+def summary_row(summary: pd.DataFrame, task: str, algo: str) -> pd.Series:
+    rows = summary[(summary["task"] == task) & (summary["algo"] == algo)]
+    assert len(rows) == 1, summary[["task", "algo"]]
+    return rows.iloc[0]
+
+
+def test_summary_values_match_hand_computed_means(report):
+    summary = pd.read_csv(report / "summary.csv")
+    for column in ["task", "algo", "n_seeds", "return_mean", "return_ci_low", "return_ci_high", "cost_mean",
+                   "cost_ci_low", "cost_ci_high", "cost_limit", "feasible_fraction", "cost_rate",
+                   "cumulative_violation", "return_iqm", "cost_iqm"]:
+        assert column in summary.columns
+    trpo = summary_row(summary, "point_circle", "trpo")
+    assert trpo["n_seeds"] == 3
+    assert trpo["return_mean"] == pytest.approx(38.0)  # mean of 19, 38, 57
+    assert trpo["return_ci_low"] < 38.0 < trpo["return_ci_high"]
+    assert 19.0 <= trpo["return_ci_low"] and trpo["return_ci_high"] <= 57.0
+    assert trpo["cost_mean"] == pytest.approx(5.0) and trpo["cost_limit"] == 5.0
+    assert trpo["feasible_fraction"] == pytest.approx(2 / 3)  # 4 and 5 are within d = 5, 6 is not
+    assert trpo["cost_rate"] == pytest.approx(0.2)  # mean of 0.1, 0.2, 0.3 per step
+    assert trpo["cumulative_violation"] == pytest.approx(20.0)  # mean over seeds of 20 updates x 0, 1, 2
+    assert np.isnan(trpo["return_iqm"]) and np.isnan(trpo["cost_iqm"])  # fewer than 4 seeds
+    lagrangian = summary_row(summary, "point_circle", "lagrangian")
+    assert lagrangian["return_mean"] == pytest.approx(26.5)
+    assert lagrangian["return_iqm"] == pytest.approx(2.5) and lagrangian["cost_iqm"] == pytest.approx(2.0)
+    assert lagrangian["feasible_fraction"] == 1.0
+    assert summary_row(summary, "point_circle", "fixed_penalty(beta=5)")["cost_mean"] == pytest.approx(8.0)
+    assert summary_row(summary, "point_circle", "fixed_penalty(beta=50)")["feasible_fraction"] == 1.0
+    ant = summary_row(summary, "ant_circle", "trpo")
+    assert ant["cost_limit"] == 25.0 and ant["feasible_fraction"] == 0.0 and ant["return_mean"] == pytest.approx(38)
+    assert len(summary) == 5
+
+
+def test_ci_shrinks_with_more_seeds(tmp_path):
+    rng = np.random.default_rng(7)
+    slopes = rng.normal(1.0, 0.3, size=16)
+    for n in (4, 16):
+        for seed in range(n):
+            linear_run(tmp_path / f"n{n}", "point_circle", "trpo", seed, slope=slopes[seed], cost=1.0)
+    widths = {}
+    for n in (4, 16):
+        make_report([tmp_path / f"n{n}"], tmp_path / f"out{n}")
+        row = pd.read_csv(tmp_path / f"out{n}" / "summary.csv").iloc[0]
+        assert row["return_mean"] == pytest.approx(19 * slopes[:n].mean())
+        assert row["return_ci_low"] < row["return_mean"] < row["return_ci_high"]
+        widths[n] = row["return_ci_high"] - row["return_ci_low"]
+    assert widths[16] < 0.75 * widths[4]
+
+
+def test_curves_csv_is_tidy_one_row_per_update(report):
+    curves = pd.read_csv(report / "curves.csv")
+    assert list(curves.columns[:5]) == ["task", "algo", "seed", "epoch", "env_steps"]
+    assert len(curves) == 10 * N_UPDATES
+    one = curves[(curves["algo"] == "trpo") & (curves["seed"] == 2) & (curves["task"] == "point_circle")]
+    assert one["return_mean"].tolist() == pytest.approx(3.0 * np.arange(1, N_UPDATES + 1))
+    assert set(curves["cost_limit"]) == {5.0, 25.0}
+
+
+def test_markdown_and_latex_tables(report):
+    markdown = (report / "summary.md").read_text()
+    assert "| point_circle | trpo | 3 | 38.00 [" in markdown and "| 2/3 |" in markdown
+    latex = (report / "summary.tex").read_text()
+    assert r"\begin{tabular}" in latex and r"fixed\_penalty(beta=50)" in latex and r"\toprule" in latex
+
+
+# ---- figures --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["learning_curves", "final_scatter"])
+def test_figures_are_written_and_not_blank(report, name):
+    png, pdf = report / f"{name}.png", report / f"{name}.pdf"
+    assert png.stat().st_size > 10_000 and pdf.stat().st_size > 5_000
+    assert pdf.read_bytes().startswith(b"%PDF")
+    with Image.open(png) as image:
+        width, height = image.size
+        colours = image.convert("RGB").getcolors(maxcolors=width * height)
+    assert width > 500 and height > 300
+    assert len(colours) > 10  # lines, bands, text: far from a blank canvas
+
+
+def test_learning_curves_have_one_column_per_task_and_two_rows(report):
+    with Image.open(report / "learning_curves.png") as image:
+        width, height = image.size
+    assert width > height * 0.9  # two task columns (ant_circle, point_circle) side by side, two rows
+
+
+# ---- loading and the command line -----------------------------------------------------------------
+
+def test_incomplete_runs_are_listed_and_skipped(runs_root, tmp_path):
+    broken = tmp_path / "runs" / "broken"
+    partial = write_run(broken, "point_circle", "trpo", 7, np.ones(5), np.ones(5), status="incomplete")
+    running = write_run(broken, "point_circle", "trpo", 8, np.ones(5), np.ones(5), status=None)
+    no_progress = write_run(broken, "point_circle", "trpo", 9, np.ones(5), np.ones(5))
+    (no_progress / "progress.csv").unlink()
+    empty = write_run(broken, "point_circle", "trpo", 10, np.ones(5), np.ones(5))
+    (empty / "progress.csv").write_text("")
+    bad_config = write_run(broken, "point_circle", "trpo", 11, np.ones(5), np.ones(5))
+    (bad_config / ".hydra" / "config.yaml").write_text("task: [unclosed\n")
+    loaded = load_runs([tmp_path / "runs"])
+    assert len(loaded.runs) == 10
+    reasons = dict(loaded.skipped)
+    assert set(reasons) == {partial, running, no_progress, empty, bad_config}
+    assert "incomplete" in reasons[partial] and "no summary.json" in reasons[running]
+    assert "no progress.csv" in reasons[no_progress] and "empty" in reasons[empty]
+    assert "config.yaml" in reasons[bad_config]
+
+    result = report_cli(tmp_path / "runs", "--out", tmp_path / "report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "skipped 5 incomplete run(s)" in result.stderr
+    for path in reasons:
+        assert str(path) in result.stderr
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv")
+    assert summary_row(summary, "point_circle", "trpo")["n_seeds"] == 3
+    for name in ["curves.csv", "summary.csv", "summary.md", "summary.tex", "learning_curves.png",
+                 "learning_curves.pdf", "final_scatter.png"]:
+        assert str(tmp_path / "report" / name) in result.stdout
+
+
+def test_default_out_is_first_dir_report_and_no_runs_is_an_error(runs_root, tmp_path, capsys):
+    assert report_main([str(runs_root), "--n-resamples", "200"]) == 0
+    assert (runs_root / "report" / "summary.csv").is_file()
+    assert f"written to {runs_root / 'report'}" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    write_run(empty, "point_circle", "trpo", 0, [1.0], [1.0], status="incomplete")
+    assert report_main([str(empty)]) == 1
+    err = capsys.readouterr().err
+    assert "no complete run" in err and "skipped 1 incomplete run(s)" in err
+    assert report_main([str(tmp_path / "missing")]) == 2 and "not a directory" in capsys.readouterr().err

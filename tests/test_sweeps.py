@@ -1,0 +1,258 @@
+"""Sweeps through Hydra multirun: launchers, named experiments, the smoke budget, resume, report, wandb."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import run_cli
+from omegaconf import OmegaConf
+
+from safebench import CONF_DIR
+from safebench.cli import _compose
+from safebench.config_validation import available, validate_config
+from safebench.trainer import Budget
+
+TINY = ["train.total_steps=2000", "train.batch_size=1000", "train.num_envs=2"]
+EXPERIMENTS = {
+    "paper_fig1_point": {"+task": "point_circle,point_gather", "+algo": "cpo,lagrangian,trpo", "seed": "0,1,2"},
+    "paper_fig1_ant": {"+task": "ant_circle,ant_gather,humanoid_circle", "+algo": "cpo,lagrangian,trpo",
+                       "seed": "0,1,2"},
+    "paper_fig3_penalty": {"+task": "point_circle", "seed": "0,1,2",
+                           "+algo_variant": "cpo,fixed_penalty_beta1,fixed_penalty_beta5,fixed_penalty_beta50"},
+}
+EXPERIMENT_TASKS = [(name, task) for name, params in EXPERIMENTS.items() for task in params["+task"].split(",")]
+
+
+def run_dirs(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.rglob("progress.csv"))
+
+
+def task_exists(task: str) -> bool:
+    return (CONF_DIR / "task" / f"{task}.yaml").is_file()
+
+
+def expand(params: dict[str, str]) -> list[list[str]]:
+    """The jobs Hydra's basic sweeper makes of ``params`` (a Cartesian product)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
+# ---- configuration only (fast) --------------------------------------------------------------------
+
+def test_slurm_preset_composes_on_the_submitit_launcher():
+    cfg = _compose(["+algo=trpo", "+task=point_circle", "hydra/launcher=slurm"])
+    launcher = cfg.hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert (launcher.timeout_min, launcher.cpus_per_task, launcher.mem_gb) == (720, 2, 4)
+    assert launcher.partition is None and launcher.array_parallelism == 64 and launcher.tasks_per_node == 1
+    assert OmegaConf.to_container(cfg.hydra.launcher)["submitit_folder"] == "${hydra.sweep.dir}/.submitit/%j"
+    custom = _compose(["+algo=trpo", "+task=point_circle", "hydra/launcher=slurm", "hydra.launcher.partition=cpu",
+                       "hydra.launcher.timeout_min=60"])
+    assert custom.hydra.launcher.partition == "cpu" and custom.hydra.launcher.timeout_min == 60
+
+
+def test_joblib_launcher_runs_one_job_per_core_in_processes():
+    cfg = _compose(["+algo=trpo", "+task=point_circle", "hydra/launcher=joblib"])
+    assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
+    assert cfg.hydra.launcher.n_jobs == -1 and cfg.hydra.launcher.prefer == "processes"
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_experiment_declares_its_sweep(name):
+    cfg = _compose([f"+experiment={name}"])
+    assert OmegaConf.to_container(cfg.hydra.sweeper.params) == EXPERIMENTS[name]
+    assert OmegaConf.to_container(cfg.hydra.sweep)["dir"].startswith(f"results_runs/{name}/")
+
+
+@pytest.mark.parametrize("name, task", EXPERIMENT_TASKS)
+def test_experiment_jobs_are_valid_with_paper_and_smoke_budgets(name, task):
+    if not task_exists(task):
+        pytest.skip(f"conf/task/{task}.yaml does not exist yet")
+    jobs = [job for job in expand(EXPERIMENTS[name]) if f"+task={task}" in job and "seed=0" in job]
+    assert len(jobs) == (4 if name == "paper_fig3_penalty" else 3)
+    for job in jobs:
+        for budget in ([], ["+budget=smoke"]):
+            cfg = _compose([f"+experiment={name}", *budget, *job])
+            assert validate_config(cfg) == [], (job, budget)
+    if name == "paper_fig3_penalty":
+        betas = {variant: _compose([f"+experiment={name}", f"+algo_variant={variant}", f"+task={task}"]).algo
+                 for variant in EXPERIMENTS[name]["+algo_variant"].split(",")}
+        assert betas["cpo"].name == "cpo" and "beta" not in betas["cpo"]
+        assert {v: a.beta for v, a in betas.items() if v != "cpo"} == {
+            "fixed_penalty_beta1": 1, "fixed_penalty_beta5": 5, "fixed_penalty_beta50": 50}
+
+
+@pytest.mark.parametrize("task", available("task"))
+def test_smoke_budget_is_two_small_updates_on_every_task(task):
+    cfg = _compose(["+algo=trpo", f"+task={task}", "+budget=smoke"])
+    assert validate_config(cfg) == []  # includes batch_size / num_envs >= horizon
+    budget = Budget.from_config(cfg)
+    assert 2000 <= cfg.train.batch_size <= 5000 and budget.epochs in (2, 3)
+    assert budget.steps_per_env >= cfg.task.horizon
+
+
+# ---- real sweeps (subprocesses, tiny budgets) -----------------------------------------------------
+
+def test_joblib_sweep_resume_and_report_end_to_end(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "hydra/launcher=joblib", "+algo=trpo,lagrangian", "+task=point_circle", "seed=0,1",
+            f"hydra.sweep.dir={sweep}"]
+    result = run_cli(*args, *TINY, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    dirs = run_dirs(sweep)
+    assert len(dirs) == 4  # never collide: task/algo/seed each
+    for d in dirs:
+        hydra_cfg = OmegaConf.load(d / ".hydra" / "hydra.yaml")
+        assert hydra_cfg.hydra.launcher._target_.endswith("JoblibLauncher")
+        assert json.loads((d / "summary.json").read_text())["status"] == "complete"
+    assert "Joblib.Parallel(n_jobs=-1,backend=loky,prefer=processes" in result.stdout + result.stderr
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in dirs]
+    assert all(m["update_threads"] == 1 and m["env_workers"] == 0 for m in manifests)  # one core per job
+    before = {d: pd.read_csv(d / "progress.csv") for d in dirs}
+    assert all(len(p) == 2 for p in before.values())
+
+    # resume: the same command with resume=true and a larger budget continues every run by one update
+    extended = [a.replace("total_steps=2000", "total_steps=3000") for a in TINY]
+    result = run_cli(*args, *extended, "resume=true", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert run_dirs(sweep) == dirs
+    for d in dirs:
+        after = pd.read_csv(d / "progress.csv")
+        assert after["env_steps"].tolist() == [1000, 2000, 3000]
+        pd.testing.assert_frame_equal(after.iloc[:2], before[d])  # continued, not restarted
+
+    result = subprocess.run([sys.executable, "-m", "safebench.report", str(sweep)], cwd=tmp_path, check=False,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = sweep / "report"
+    summary = pd.read_csv(report / "summary.csv")
+    assert sorted(summary["algo"]) == ["lagrangian", "trpo"] and set(summary["n_seeds"]) == {2}
+    for algo in ("trpo", "lagrangian"):
+        finals = [pd.read_csv(d / "progress.csv").iloc[-1] for d in dirs if f"/{algo}/" in str(d)]
+        row = summary[summary["algo"] == algo].iloc[0]  # the last 10% of 3000 steps is the last update
+        assert row["return_mean"] == pytest.approx(sum(f["return_mean"] for f in finals) / 2)
+        assert row["cost_mean"] == pytest.approx(sum(f["cost_mean"] for f in finals) / 2)
+        assert row["cost_limit"] == 5.0
+    assert len(pd.read_csv(report / "curves.csv")) == 4 * 3
+    for name in ("learning_curves.png", "learning_curves.pdf", "final_scatter.png", "summary.md", "summary.tex"):
+        assert (report / name).stat().st_size > 0
+        assert str(report / name) in result.stdout
+
+
+def test_fig3_experiment_runs_each_beta_in_its_own_directory(tmp_path):
+    result = run_cli("-m", "+experiment=paper_fig3_penalty", "+budget=smoke",
+                     "+algo_variant=fixed_penalty_beta1,fixed_penalty_beta50", "seed=0", *TINY, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "results_runs" / "paper_fig3_penalty").iterdir()
+    dirs = run_dirs(sweep)
+    assert [d.relative_to(sweep).as_posix() for d in dirs] == [
+        "point_circle/fixed_penalty_beta1/seed0", "point_circle/fixed_penalty_beta50/seed0"]
+    config = OmegaConf.load(dirs[1] / ".hydra" / "config.yaml")
+    assert config.algo.name == "fixed_penalty" and config.algo.beta == 50
+    assert config.train.batch_size == 1000  # the command line beats the smoke budget
+    from safebench.report.run_loading import load_runs
+
+    assert sorted(run.algo for run in load_runs([sweep]).runs) == ["fixed_penalty(beta=1)",
+                                                                    "fixed_penalty(beta=50)"]
+
+
+def test_fig1_experiment_through_the_cli_with_a_task_subset(tmp_path):
+    result = run_cli("-m", "+experiment=paper_fig1_point", "+budget=smoke", "+task=point_circle", "+algo=trpo",
+                     "seed=1", *TINY, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "results_runs" / "paper_fig1_point").iterdir()
+    (run,) = run_dirs(sweep)
+    config = OmegaConf.load(run / ".hydra" / "config.yaml")
+    assert (config.task.name, config.algo.name, config.seed) == ("point_circle", "trpo", 1)
+    assert len(pd.read_csv(run / "progress.csv")) == 2
+
+
+def test_cli_validates_every_job_of_an_experiment_before_running(tmp_path):
+    result = run_cli("-m", "+experiment=paper_fig3_penalty", "+budget=smoke", "train.batch_size=10", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "smaller than one episode" in result.stderr and "+algo_variant=cpo" in result.stderr
+    assert not (tmp_path / "results_runs").exists()
+
+
+def test_submitit_local_launcher_runs_a_tiny_sweep(tmp_path):
+    pytest.importorskip("submitit")
+    sweep = tmp_path / "sweep"
+    result = run_cli("-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", "+algo=trpo",
+                     "+task=point_circle", "seed=0", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = run_dirs(sweep)
+    assert json.loads((run / "summary.json").read_text())["status"] == "complete"
+    assert list((sweep / ".submitit").rglob("*_log.out"))  # it ran as a submitit job
+
+
+def test_wandb_offline_run_writes_its_files_in_the_run_directory(tmp_path):
+    wandb_home = tmp_path / "wandb_home"
+    env = {f"WANDB_{k}_DIR": str(wandb_home / k.lower()) for k in ("CONFIG", "CACHE", "DATA", "ARTIFACT")}
+    run = tmp_path / "run"
+    result = run_cli("+algo=trpo", "+task=point_circle", *TINY, "logger.wandb.mode=offline", f"hydra.run.dir={run}",
+                     cwd=tmp_path, env=env | {"WANDB_SILENT": "true"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    (offline,) = (run / "wandb").glob("offline-run-*")
+    (records,) = offline.glob("run-*.wandb")
+    data = records.read_bytes()
+    for logged in (b"return_mean", b"cost_limit", b"point_circle/trpo", b"seed0"):  # rows, group, tag
+        assert logged in data, logged
+    assert not (tmp_path / "wandb").exists()  # nothing outside the run directory
+    wandb = Path(sys.executable).parent / "wandb"
+    sync = subprocess.run([str(wandb), "sync", "--dry-run", str(offline)], cwd=tmp_path, check=False,
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, **env))
+    assert sync.returncode == 0 and "Would sync 1 run" in sync.stdout + sync.stderr, sync.stdout + sync.stderr
+
+
+def sweep_subdir_names_overrides() -> bool:
+    """Whether conf/config.yaml puts the job's other overrides in the sweep subdir (asked for in issue 6)."""
+    return "override_dirname" in str(OmegaConf.to_container(_compose(["+algo=trpo", "+task=point_circle"]).hydra.sweep))
+
+
+@pytest.mark.skipif(not sweep_subdir_names_overrides(),
+                    reason="needs hydra.sweep.subdir with ${hydra:job.override_dirname} in conf/config.yaml")
+def test_hyperparameter_sweep_runs_apart_and_the_report_keeps_betas_apart(tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run_cli("-m", "+algo=fixed_penalty", "algo.beta=1,5", "+task=point_circle", "seed=0", *TINY,
+                     f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    dirs = run_dirs(sweep)
+    assert len(dirs) == 2 and all(d.name == "seed0" for d in dirs)
+    assert sorted(OmegaConf.load(d / ".hydra" / "config.yaml").algo.beta for d in dirs) == [1, 5]
+    assert any("algo.beta=5" in part for part in dirs[1].relative_to(sweep).parts)
+    from safebench.report.run_loading import load_runs
+
+    assert sorted(run.algo for run in load_runs([sweep]).runs) == ["fixed_penalty(beta=1)", "fixed_penalty(beta=5)"]
+
+
+def resume_restarts_jobs_without_checkpoint() -> bool:
+    """Whether safebench.cli lets resume=true start a sweep's never-checkpointed jobs (asked for in issue 6)."""
+    import safebench.cli
+
+    return "RunMode.MULTIRUN" in Path(safebench.cli.__file__).read_text()
+
+
+@pytest.mark.skipif(not resume_restarts_jobs_without_checkpoint(),
+                    reason="needs safebench.cli.run to start a sweep job without checkpoint when resume=true")
+def test_resuming_a_sweep_starts_the_jobs_that_never_checkpointed(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "+algo=trpo", "+task=point_circle", "seed=0,1", *TINY, f"hydra.sweep.dir={sweep}"]
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    kept, lost = run_dirs(sweep)
+    (lost / "checkpoints" / "last.pt").unlink()
+    (lost / "progress.csv").unlink()  # as if it had crashed before its first checkpoint
+    before = pd.read_csv(kept / "progress.csv")
+    result = run_cli(*args, "resume=true", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "starts from scratch" in result.stdout + result.stderr
+    assert len(pd.read_csv(lost / "progress.csv")) == 2
+    pd.testing.assert_frame_equal(pd.read_csv(kept / "progress.csv"), before)
