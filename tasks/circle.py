@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
+import mujoco
 import numpy as np
 
 
 def circle_reward(x: float, y: float, vx: float, vy: float, radius: float) -> float:
     """(-y vx + x vy) / (1 + | sqrt(x^2 + y^2) - radius |): counter-clockwise speed along the circle."""
-    return float((-y * vx + x * vy) / (1.0 + abs(np.hypot(x, y) - radius)))
+    return float((-y * vx + x * vy) / (1.0 + abs(math.hypot(x, y) - radius)))
 
 
 def circle_cost(x: float, x_limit: float) -> float:
@@ -23,3 +27,17 @@ def limit_panels_xml(x_limit: float, half_length: float = 20.0, height: float = 
         f'group="1"/>'
         for side, sign in (("neg", -1), ("pos", 1))
     )
+
+
+def draw_circle(scene: mujoco.MjvScene, radius: float, segments: int = 90, width: float = 0.06) -> None:
+    """Draw the target circle on the floor of a rendered frame (a ring of thin capsules)."""
+    angles = np.linspace(0.0, 2.0 * math.pi, segments + 1)
+    points = np.stack([radius * np.cos(angles), radius * np.sin(angles), np.full_like(angles, 0.02)], axis=1)
+    rgba = np.array([1.0, 0.85, 0.1, 0.9], dtype=np.float32)
+    for start, end in itertools.pairwise(points):
+        if scene.ngeom >= scene.maxgeom:
+            return
+        geom = scene.geoms[scene.ngeom]
+        mujoco.mjv_initGeom(geom, mujoco.mjtGeom.mjGEOM_CAPSULE, np.zeros(3), np.zeros(3), np.zeros(9), rgba)
+        mujoco.mjv_connector(geom, mujoco.mjtGeom.mjGEOM_CAPSULE, width, start, end)
+        scene.ngeom += 1

@@ -8,6 +8,8 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from tasks.gym_assets import compile_model
+
 
 class MujocoTask(gym.Env):
     """Builds the model from an XML string, steps it, and renders ``rgb_array`` frames offscreen.
@@ -29,7 +31,7 @@ class MujocoTask(gym.Env):
     ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.model = mujoco.MjModel.from_xml_string(xml)
+        self.model = compile_model(xml)
         self.model.vis.global_.offwidth = max(self.model.vis.global_.offwidth, width)
         self.model.vis.global_.offheight = max(self.model.vis.global_.offheight, height)
         self.data = mujoco.MjData(self.model)
@@ -80,7 +82,11 @@ class MujocoTask(gym.Env):
             else:
                 setattr(camera, key, value)
         self._renderer.update_scene(self.data, camera=camera)
+        self.decorate_scene(self._renderer.scene)
         return self._renderer.render()
+
+    def decorate_scene(self, scene: mujoco.MjvScene) -> None:
+        """Add drawing-only geoms to a frame (target circles...): they never enter the physics."""
 
     def close(self) -> None:
         if self._renderer is not None:

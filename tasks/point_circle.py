@@ -6,7 +6,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from tasks.circle import circle_cost, circle_reward, limit_panels_xml
+from tasks.circle import circle_cost, circle_reward, draw_circle, limit_panels_xml
 from tasks.mujoco_task import MujocoTask
 from tasks.point_robot import point_move, point_xml
 from tasks.registry import TaskSpec, register
@@ -28,7 +28,7 @@ class PointCircle(MujocoTask):
         self.circle_radius, self.x_limit = circle_radius, x_limit
         self.arena_size, self.move_scale, self.turn_scale = arena_size, move_scale, turn_scale
         self.reset_noise_scale = reset_noise_scale
-        camera = {"distance": 45.0, "elevation": -90.0, "azimuth": 90.0, "lookat": (0, 0, 0)}
+        camera = {"distance": 38.0, "elevation": -35.0, "azimuth": 135.0, "lookat": (0, 0, 0)}
         super().__init__(point_xml(limit_panels_xml(x_limit, half_length=arena_size)), frame_skip=1,
                          render_mode=render_mode, camera=camera)
         self._torso = self.body_id("torso")
@@ -37,6 +37,9 @@ class PointCircle(MujocoTask):
 
     def observation(self) -> np.ndarray:
         return np.concatenate([self.data.qpos, self.data.qvel, self.data.subtree_com[self._torso]])
+
+    def decorate_scene(self, scene: mujoco.MjvScene) -> None:
+        draw_circle(scene, self.circle_radius)
 
     def reset_model(self) -> np.ndarray:
         noise = self.np_random.normal(scale=self.reset_noise_scale, size=self.model.nq)

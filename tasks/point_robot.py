@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import gymnasium as gym
+import mujoco
 import numpy as np
 
 POINT_XML = """
@@ -44,9 +46,66 @@ def point_xml(extra_world: str = "", floor_size: float = 40.0) -> str:
 def point_move(qpos: np.ndarray, action: np.ndarray, move_scale: float, turn_scale: float,
                arena: float) -> tuple[float, float]:
     """Apply one kinematic step to qpos = (x, y, heading) in place; return the displacement."""
-    qpos[2] += turn_scale * float(action[1])
-    heading = qpos[2]
-    x_old, y_old = qpos[0], qpos[1]
-    qpos[0] = np.clip(x_old + math.cos(heading) * move_scale * float(action[0]), -arena, arena)
-    qpos[1] = np.clip(y_old + math.sin(heading) * move_scale * float(action[0]), -arena, arena)
-    return float(qpos[0] - x_old), float(qpos[1] - y_old)
+    x_old, y_old, heading = qpos[:3].tolist()
+    heading += turn_scale * float(action[1])
+    forward = float(action[0])
+    x = min(max(x_old + math.cos(heading) * move_scale * forward, -arena), arena)
+    y = min(max(y_old + math.sin(heading) * move_scale * forward, -arena), arena)
+    qpos[:3] = (x, y, heading)
+    return x - x_old, y - y_old
+
+
+class PointRobot:
+    """The point robot as a ``Robot`` for shared task logic (gather): kinematic, never falls."""
+
+    frame_skip = 1
+
+    def __init__(self, arena: float, move_scale: float = 1.0, turn_scale: float = 1.0,
+                 reset_noise_scale: float = 0.01, floor_size: float = 40.0) -> None:
+        self.arena, self.move_scale, self.turn_scale = arena, move_scale, turn_scale
+        self.reset_noise_scale, self.floor_size = reset_noise_scale, floor_size
+        self._action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+
+    def model_xml(self, extra_world: str) -> str:
+        return point_xml(extra_world, floor_size=self.floor_size)
+
+    def attach(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
+        self.model, self.data = model, data
+        self.torso = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso")
+
+    @property
+    def action_space(self) -> gym.spaces.Box:
+        return self._action_space
+
+    @property
+    def observation_size(self) -> int:
+        return self.model.nq + self.model.nv + 3
+
+    def reset(self, rng: np.random.Generator) -> None:
+        self.data.qpos[:] = self.reset_noise_scale * rng.standard_normal(self.model.nq)
+        self.data.qvel[:] = 0.0
+        self._refresh()
+
+    def advance(self, action: np.ndarray) -> None:
+        clipped = (min(max(float(action[0]), -1.0), 1.0), min(max(float(action[1]), -1.0), 1.0))
+        point_move(self.data.qpos, clipped, self.move_scale, self.turn_scale, self.arena)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_comPos(self.model, self.data)
+
+    def observation(self) -> np.ndarray:
+        return np.concatenate((self.data.qpos, self.data.qvel, self.data.subtree_com[self.torso]))
+
+    def com_xy(self) -> np.ndarray:
+        return self.data.subtree_com[self.torso, :2].copy()
+
+    def heading(self) -> float:
+        return float(self.data.qpos[2])
+
+    def fallen(self) -> bool:
+        return False
+
+    def usual_reward(self) -> float:
+        return 0.0

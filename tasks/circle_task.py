@@ -1,0 +1,53 @@
+"""Circle with a physical robot: run counter-clockwise around a circle, stay inside |x| <= x_limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from tasks.circle import circle_cost, circle_reward, draw_circle, limit_panels_xml
+from tasks.mujoco_task import MujocoTask
+from tasks.robot import Robot
+
+OBLIQUE = {"distance": 26.0, "elevation": -35.0, "azimuth": 135.0, "lookat": (0.0, 0.0, 0.0)}
+
+
+class CircleTask(MujocoTask):
+    """Reward: circle reward of the torso COM (velocity = COM displacement / dt) plus the robot's
+    usual terms; cost 1[|x| > x_limit]; terminated when the robot falls."""
+
+    def __init__(self, robot: Robot, circle_radius: float, x_limit: float,
+                 render_mode: str | None = None) -> None:
+        self.robot, self.circle_radius, self.x_limit = robot, circle_radius, x_limit
+        xml = robot.model_xml(limit_panels_xml(x_limit, half_length=circle_radius + 5.0))
+        super().__init__(xml, frame_skip=robot.frame_skip, render_mode=render_mode, camera=OBLIQUE)
+        robot.attach(self.model, self.data)
+        self.action_space = robot.action_space
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(robot.observation_size,),
+                                                dtype=np.float64)
+
+    def decorate_scene(self, scene: mujoco.MjvScene) -> None:
+        draw_circle(scene, self.circle_radius)
+
+    def reset_model(self) -> np.ndarray:
+        self.robot.reset(self.np_random)
+        return self.robot.observation()
+
+    def reset_info(self) -> dict[str, Any]:
+        x, y = self.robot.com_xy()
+        return {"x": float(x), "y": float(y)}
+
+    def step(self, action):
+        robot = self.robot
+        before = robot.com_xy()
+        robot.advance(action)
+        after = robot.com_xy()
+        x, y = float(after[0]), float(after[1])
+        vx, vy = (after - before) / self.dt
+        reward = circle_reward(x, y, vx, vy, self.circle_radius) + robot.usual_reward()
+        cost = circle_cost(x, self.x_limit)
+        info = {"cost": cost, "x": x, "y": y}
+        return robot.observation(), reward, robot.fallen(), False, info

@@ -1,0 +1,121 @@
+"""The ant and the humanoid of the paper's tasks, on gymnasium's model files.
+
+Reward terms, observation and termination follow the released code's robots (rllab's ``AntEnv`` and
+``SimpleHumanoidEnv``): alive bonus, control cost ``w * sum((a / half_range)^2)``, contact cost
+``w * sum(clip(cfrc_ext, -1, 1)^2)``, and the episode ends when the torso height leaves its range.
+"""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from tasks.gym_assets import add_to_worldbody, asset_xml
+
+
+class LeggedRobot:
+    """A free-floating MuJoCo robot with a ``torso`` root body, stepped with one ``mj_step`` call."""
+
+    def __init__(
+        self,
+        xml_file: str,
+        frame_skip: int,
+        alive_bonus: float,
+        ctrl_cost_weight: float,
+        contact_cost_weight: float,
+        healthy_z_min: float,
+        healthy_z_max: float,
+        reset_noise_scale: float,
+        reset_velocity_noise_scale: float,
+        observe_contact_forces: bool,
+    ) -> None:
+        self.xml_file, self.frame_skip = xml_file, int(frame_skip)
+        self.alive_bonus, self.ctrl_cost_weight = alive_bonus, ctrl_cost_weight
+        self.contact_cost_weight = contact_cost_weight
+        self.healthy_z_min, self.healthy_z_max = healthy_z_min, healthy_z_max
+        self.reset_noise_scale = reset_noise_scale
+        self.reset_velocity_noise_scale = reset_velocity_noise_scale
+        self.observe_contact_forces = observe_contact_forces
+
+    def model_xml(self, extra_world: str) -> str:
+        return add_to_worldbody(asset_xml(self.xml_file), extra_world)
+
+    def attach(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
+        self.model, self.data = model, data
+        self.torso = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso")
+        self.init_qpos = initial_qpos(model)
+        self.low, self.high = model.actuator_ctrlrange.T.copy()
+        self._action_space = gym.spaces.Box(self.low.astype(np.float32), self.high.astype(np.float32),
+                                            dtype=np.float32)
+        self.inv_half_range = 2.0 / (self.high - self.low)
+        self._scaled_ctrl = np.zeros(model.nu)
+        self._forces = np.zeros((model.nbody, 6))  # clipped cfrc_ext, reused every step
+        # Contact forces (cfrc_ext) are only computed when something reads them.
+        self.needs_contact_forces = self.observe_contact_forces or self.contact_cost_weight != 0.0
+
+    @property
+    def action_space(self) -> gym.spaces.Box:
+        return self._action_space
+
+    @property
+    def observation_size(self) -> int:
+        contact = self.model.nbody * 6 if self.observe_contact_forces else 0
+        return self.model.nq + self.model.nv + contact + 3
+
+    def reset(self, rng: np.random.Generator) -> None:
+        data = self.data
+        data.qpos[:] = self.init_qpos + self.reset_noise_scale * rng.standard_normal(self.model.nq)
+        data.qvel[:] = self.reset_velocity_noise_scale * rng.standard_normal(self.model.nv)
+        mujoco.mj_forward(self.model, data)
+
+    def advance(self, action: np.ndarray) -> None:
+        model, data = self.model, self.data
+        np.minimum(np.maximum(action, self.low, out=data.ctrl), self.high, out=data.ctrl)  # np.clip is slower
+        mujoco.mj_step(model, data, nstep=self.frame_skip)
+        if self.needs_contact_forces:
+            mujoco.mj_rnePostConstraint(model, data)
+        # mj_step leaves positions one substep old; refresh them so x, y and the COM are current.
+        mujoco.mj_kinematics(model, data)
+        mujoco.mj_comPos(model, data)
+
+    def observation(self) -> np.ndarray:
+        data = self.data
+        if self.observe_contact_forces:
+            forces = self._clipped_forces().ravel()
+            return np.concatenate((data.qpos, data.qvel, forces, data.subtree_com[self.torso]))
+        return np.concatenate((data.qpos, data.qvel, data.subtree_com[self.torso]))
+
+    def com_xy(self) -> np.ndarray:
+        return self.data.subtree_com[self.torso, :2].copy()
+
+    def heading(self) -> float:
+        xmat = self.data.xmat[self.torso]
+        return math.atan2(xmat[3], xmat[0])
+
+    def fallen(self) -> bool:
+        qvel = self.data.qvel
+        healthy = self.healthy_z_min <= self.data.qpos[2] <= self.healthy_z_max  # False for NaN
+        return not (healthy and math.isfinite(qvel @ qvel))  # NaN, inf or exploding velocities
+
+    def usual_reward(self) -> float:
+        ctrl = np.multiply(self.data.ctrl, self.inv_half_range, out=self._scaled_ctrl)
+        reward = self.alive_bonus - self.ctrl_cost_weight * float(ctrl @ ctrl)
+        if self.contact_cost_weight:
+            forces = self._clipped_forces().ravel()
+            reward -= self.contact_cost_weight * float(forces @ forces)
+        return reward
+
+    def _clipped_forces(self) -> np.ndarray:
+        """cfrc_ext clipped to [-1, 1] (the released code's contact features), in a reused buffer."""
+        return np.minimum(np.maximum(self.data.cfrc_ext, -1.0, out=self._forces), 1.0, out=self._forces)
+
+
+def initial_qpos(model: mujoco.MjModel) -> np.ndarray:
+    """The model's ``init_qpos`` numeric if it has one (ant.xml does, as rllab read it), else qpos0."""
+    try:
+        return np.array(model.numeric("init_qpos").data, dtype=np.float64)
+    except KeyError:
+        return model.qpos0.copy()
