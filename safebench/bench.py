@@ -62,6 +62,7 @@ def training_rates(cfg: DictConfig) -> dict[str, float]:
     generator = seed_everything(int(cfg.seed))
     budget = Budget.from_config(cfg)
     parallelism = Parallelism.from_config(cfg)
+    parallelism.configure_torch()
     vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers)
     try:
         obs_dim, act_dim = vec_env.observation_space.shape[0], vec_env.action_space.shape[0]

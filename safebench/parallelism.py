@@ -38,6 +38,12 @@ class Parallelism:
             update_threads=(1 if shared else cores) if threads == "auto" else int(threads),
         )
 
+    @staticmethod
+    def configure_torch() -> None:
+        """Flush denormal floats to zero: saturated tanh layers produce them, and CPU arithmetic on
+        denormals is up to 50x slower (measured: a 100k-step Ant update took 84 s instead of 1.5 s)."""
+        torch.set_flush_denormal(True)
+
     def for_sampling(self) -> None:
         """Inference on a small batch: one thread, leaving the cores to the env workers."""
         torch.set_num_threads(1)

@@ -86,6 +86,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     generator = seed_everything(int(cfg.seed))
     budget = Budget.from_config(cfg)
     parallelism = Parallelism.from_config(cfg)
+    parallelism.configure_torch()
     vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers)
     try:
         obs_dim = int(np.prod(vec_env.observation_space.shape))
