@@ -102,8 +102,9 @@ def register_gymnasium_task(
     robot: str = "external",
     **env_kwargs: Any,
 ) -> TaskSpec:
-    """Register ``gymnasium.make(env_id, **env_kwargs)`` as the task ``name`` (gym id ``safebench/<name>``)."""
-    spec = TaskSpec(name=name, gym_id=f"safebench/{name}", robot=robot, horizon=int(horizon),
+    """Register ``gymnasium.make(env_id, **env_kwargs)`` as the task ``name`` (gym id ``safebench/<Name>-v0``)."""
+    gym_id = "safebench/" + "".join(part.capitalize() for part in name.split("_")) + "-v0"
+    spec = TaskSpec(name=name, gym_id=gym_id, robot=robot, horizon=int(horizon),
                     cost_limit=float(cost_limit), batch_size=int(batch_size), cost_gae_lambda=float(cost_gae_lambda),
                     entry_point=gymnasium_entry_point(env_id, cost_fn, cost_params, **env_kwargs))
     register(spec)

@@ -1,0 +1,123 @@
+"""The first-order machinery PPO-Lagrangian, PID-Lagrangian and FOCOPS share.
+
+After the actor-critic preparation, the policy takes Adam steps on ``policy_loss`` over a few epochs
+of shuffled minibatches, stopping early once the mean KL to the old policy exceeds ``target_kl``.
+Subclasses say only what differs: the advantage the policy ascends (``policy_advantages``), the
+loss (``policy_loss``, PPO's clipped surrogate by default) and what happens around the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from algorithms.actor_critic import ActorCritic, UpdateData
+from algorithms.fisher_vector_product import mean_kl
+
+
+@dataclass
+class Minibatch:
+    """A slice of the batch, with the old policy's parameters for ratios and per-state KLs."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    old_log_probs: torch.Tensor
+    advantages: torch.Tensor  # what ``policy_advantages`` returned for these samples
+    old_mean: torch.Tensor
+    old_log_std: torch.Tensor
+
+
+def ppo_clip_loss(log_ratio: torch.Tensor, advantages: torch.Tensor, clip: float) -> torch.Tensor:
+    """-E[min(r A, clip(r, 1-eps, 1+eps) A)]: no incentive to move the ratio beyond 1 +- eps."""
+    ratio = torch.exp(log_ratio)
+    clipped = torch.clamp(ratio, 1.0 - clip, 1.0 + clip)
+    return -torch.min(ratio * advantages, clipped * advantages).mean()
+
+
+def minibatch_indices(n: int, size: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
+    """One shuffled pass over range(n) in slices of ``size`` (the last one may be shorter)."""
+    order = torch.from_numpy(rng.permutation(n))
+    for start in range(0, n, size):
+        yield order[start : start + size]
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Small minibatches gain nothing from intra-op threads, and lose 10-25x when cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+class FirstOrderAlgorithm(ActorCritic):
+    """Minibatch Adam epochs on a policy loss with KL early stopping (Schulman et al. 2017)."""
+
+    def __init__(
+        self,
+        *args,
+        policy_lr: float = 3e-4,
+        update_epochs: int = 10,
+        minibatch_size: int = 64,
+        target_kl: float = 0.02,
+        clip_ratio: float = 0.2,
+        max_grad_norm: float = 40.0,
+        entropy_coef: float = 0.0,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.update_epochs, self.minibatch_size = int(update_epochs), int(minibatch_size)
+        self.target_kl, self.clip_ratio = float(target_kl), float(clip_ratio)
+        self.max_grad_norm, self.entropy_coef = float(max_grad_norm), float(entropy_coef)
+        self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=policy_lr)
+
+    def policy_loss(self, batch: Minibatch) -> torch.Tensor:
+        """PPO's clipped surrogate; FOCOPS replaces it."""
+        log_ratio = self.policy.distribution(batch.obs).log_prob(batch.actions) - batch.old_log_probs
+        return ppo_clip_loss(log_ratio, batch.advantages, self.clip_ratio)
+
+    def policy_step(self, data: UpdateData) -> dict[str, float]:
+        """Epochs of minibatch steps until the budget or until KL > target_kl after an epoch."""
+        advantages = self.policy_advantages(data).detach()
+        with torch.no_grad():
+            old_mean = self.policy.mean_net(data.obs)
+            old_log_std = self.policy.log_std.detach().clone()
+        epochs, kl, losses = 0, 0.0, []
+        with one_thread():
+            for epochs in range(1, self.update_epochs + 1):
+                for idx in minibatch_indices(len(data.obs), self.minibatch_size, self.rng):
+                    batch = Minibatch(data.obs[idx], data.actions[idx], data.old_log_probs[idx], advantages[idx],
+                                      old_mean[idx], old_log_std)
+                    losses.append(self.minibatch_step(batch))
+                with torch.no_grad():
+                    kl = float(mean_kl(self.policy, data.obs, old_mean, old_log_std))
+                if kl > self.target_kl:
+                    break
+        return {
+            "kl": kl,
+            "entropy": float(self.policy.entropy().detach()),
+            "policy_epochs": float(epochs),
+            "policy_loss": float(np.mean(losses)) if losses else 0.0,
+        }
+
+    def minibatch_step(self, batch: Minibatch) -> float:
+        """One Adam step on the loss (minus the entropy bonus), gradient norm clipped."""
+        loss = self.policy_loss(batch) - self.entropy_coef * self.policy.entropy()
+        self.policy_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        self.policy_optimizer.step()
+        return float(loss.detach())
+
+    def state_dict(self) -> dict:
+        return super().state_dict() | {"policy_optimizer": self.policy_optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.policy_optimizer.load_state_dict(state["policy_optimizer"])

@@ -1,0 +1,73 @@
+"""FOCOPS (Zhang, Vuong & Ross 2020): First Order Constrained Optimization in Policy Space.
+
+The constrained problem in the trust region has a closed-form non-parametric solution,
+pi*(a|s) = pi_k(a|s) exp((A(s,a) - nu A_C(s,a)) / lambda) / Z(s); the policy is fitted to it by
+first-order steps on E_s[KL(pi_theta || pi*)], which up to constants is the loss
+    E[(KL(pi_theta || pi_k)(s) - ratio * (A - nu A_C) / lambda) * 1[KL(s) <= eta]],
+the indicator dropping states that already moved more than eta. The cost multiplier nu is updated
+before each policy step, nu <- clip(nu + nu_lr (J_C - d), 0, nu_max), and the epochs stop early
+once the mean KL exceeds delta (``target_kl``). Both advantages are standardized, as in the
+authors' code.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.distributions import Independent, Normal, kl_divergence
+
+from algorithms.actor_critic import UpdateData, standardize
+from algorithms.first_order import FirstOrderAlgorithm, Minibatch
+
+
+def focops_weights(reward_adv: torch.Tensor, cost_adv: torch.Tensor, nu: float, lam: float) -> torch.Tensor:
+    """(A - nu A_C) / lambda: log pi*/pi_k per sample, up to the state's normalizer log Z(s)."""
+    return (reward_adv - nu * cost_adv) / lam
+
+
+def focops_loss(log_ratio: torch.Tensor, kl: torch.Tensor, weights: torch.Tensor, eta: float) -> torch.Tensor:
+    """E[(KL(s) - ratio * w) * 1[KL(s) <= eta]], whose minimizer approaches pi* within the KL ball."""
+    inside = (kl.detach() <= eta).to(kl.dtype)
+    return ((kl - torch.exp(log_ratio) * weights) * inside).mean()
+
+
+def project_multiplier(nu: float, violation: float, lr: float, nu_max: float) -> float:
+    """One projected ascent step on nu: clip(nu + lr (J_C - d), 0, nu_max)."""
+    return min(max(nu + lr * violation, 0.0), nu_max)
+
+
+class FOCOPS(FirstOrderAlgorithm):
+    """The first-order base with FOCOPS's loss and its nu update."""
+
+    def __init__(self, *args, lam: float = 1.5, eta: float = 0.02, nu_init: float = 0.0, nu_lr: float = 0.01,
+                 nu_max: float = 2.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lam, self.eta = float(lam), float(eta)
+        self.nu_lr, self.nu_max = float(nu_lr), float(nu_max)
+        self.nu = float(nu_init)
+        self._kept: list[float] = []
+
+    def policy_step(self, data: UpdateData) -> dict[str, float]:
+        self.nu = project_multiplier(self.nu, data.episode_cost - self.cost_limit, self.nu_lr, self.nu_max)
+        self._kept = []
+        stats = super().policy_step(data)
+        kept = sum(self._kept) / len(self._kept) if self._kept else 1.0
+        return stats | {"lagrange_multiplier": self.nu, "focops_inside_fraction": kept}
+
+    def policy_advantages(self, data: UpdateData) -> torch.Tensor:
+        """The per-sample weights (A - nu A_C) / lambda."""
+        return focops_weights(standardize(data.reward_advantages), standardize(data.cost_advantages), self.nu,
+                              self.lam)
+
+    def policy_loss(self, batch: Minibatch) -> torch.Tensor:
+        dist = self.policy.distribution(batch.obs)
+        old = Independent(Normal(batch.old_mean, batch.old_log_std.exp()), 1)
+        kl = kl_divergence(dist, old)
+        self._kept.append(float((kl.detach() <= self.eta).float().mean()))
+        return focops_loss(dist.log_prob(batch.actions) - batch.old_log_probs, kl, batch.advantages, self.eta)
+
+    def state_dict(self) -> dict:
+        return super().state_dict() | {"nu": self.nu}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.nu = state["nu"]

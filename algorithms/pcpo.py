@@ -1,0 +1,59 @@
+"""PCPO (Yang, Rosca, Narasimhan & Ramadge 2020), the KL-projection variant.
+
+Two steps per update instead of CPO's joint problem: a TRPO step on the reward,
+x_R = sqrt(2 delta / g'H^-1 g) H^-1 g, then the projection of theta_k + x_R back onto the
+linearized constraint set {c + b.x <= 0} in the Fisher metric (``kl_projection``):
+    x = x_R - max(0, (c + b.x_R) / (b'H^-1 b)) H^-1 b.
+With b the cost-surrogate gradient at trajectory scale and c = J_C(pi_k) - d, as in CPO. A
+backtracking line search then guards the nonlinearity: KL <= delta and the cost surrogate rises by
+at most max(-c, 0) (falls when pi_k violates).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from algorithms.actor_critic import UpdateData
+from algorithms.conjugate_gradient import conjugate_gradient
+from algorithms.mlp import flat_grad, flat_params
+from algorithms.trust_region import TrustRegionAlgorithm
+
+_EPS = 1e-12
+
+
+def kl_projection(step: torch.Tensor, b: torch.Tensor, h_inv_b: torch.Tensor, c: float) -> tuple[torch.Tensor, float]:
+    """argmin_y 1/2 (y - step)'H(y - step) s.t. c + b.y <= 0; returns (y, the projection's multiplier)."""
+    s = float(b @ h_inv_b)
+    if s <= _EPS:  # no usable cost gradient: nothing to project along
+        return step, 0.0
+    multiplier = max(0.0, (c + float(b @ step)) / s)
+    return step - multiplier * h_inv_b, multiplier
+
+
+class PCPO(TrustRegionAlgorithm):
+    """Reward step in the trust region, then the KL projection onto the linearized constraint."""
+
+    def policy_step(self, data: UpdateData) -> dict[str, float]:
+        advantages = self.policy_advantages(data)
+        g = self.gradient(data, advantages)
+        b = flat_grad(self.cost_surrogate(data), self.policy).detach()
+        hvp = self.fisher_product(data)
+        h_inv_g = conjugate_gradient(hvp, g, self.cg_iters)
+        h_inv_b = conjugate_gradient(hvp, b, self.cg_iters)
+        q = max(float(h_inv_g @ hvp(h_inv_g)), _EPS)
+        reward_step = math.sqrt(2 * self.max_kl / q) * h_inv_g
+        c = data.episode_cost - self.cost_limit
+        step, multiplier = kl_projection(reward_step, b, h_inv_b, c)
+        start = flat_params(self.policy)
+        stats = self.search(data, step, lambda _surr, cost_change: cost_change <= max(-c, 0.0), advantages)
+        moved = flat_params(self.policy) - start
+        return stats | {
+            "pcpo_projection": multiplier,
+            "pcpo_c": c,
+            "pcpo_q": q,
+            "pcpo_r": float(g @ h_inv_b),
+            "pcpo_s": float(b @ h_inv_b),
+            "cost_change_predicted": float(b @ moved),
+        }

@@ -1,0 +1,181 @@
+"""``python -m safebench.render RUN_DIR [--out FILE.mp4] [--episodes N] [--checkpoint PATH] [--deterministic]``.
+
+Replays a trained policy in its task, headless, and writes an mp4: the run's resolved config says
+which task (with its parameters and horizon) and which network; the checkpoint gives the weights
+and the observation normalizer. Frames are streamed to the encoder, one per environment step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from safebench.errors import ConfigError, SafebenchError, exit_with
+
+DEFAULT_CHECKPOINT = Path("checkpoints") / "last.pt"  # safebench.checkpoint's layout, without importing torch
+
+
+@dataclass
+class EpisodeStats:
+    """What one replayed episode scored."""
+
+    episode_return: float
+    cost: float
+    length: int
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m safebench.render",
+                                     description="Write an mp4 of a trained policy acting in its task.")
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR",
+                        help="a run directory (holds .hydra/ and checkpoints/)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the mp4 to write (default RUN_DIR/videos/<checkpoint>.mp4)")
+    parser.add_argument("--episodes", type=int, default=1, help="episodes to record, one after another (default 1)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="checkpoint file (default RUN_DIR/checkpoints/last.pt)")
+    parser.add_argument("--deterministic", action="store_true", help="act with the policy's mean instead of sampling")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the first episode (default: the run's seed)")
+    return parser.parse_args(argv)
+
+
+def load_run(run_dir: Path, checkpoint: Path | None) -> tuple[DictConfig, dict]:
+    """The run's resolved config and its checkpoint; a ConfigError says what is missing."""
+    config = run_dir / ".hydra" / "config.yaml"
+    if not run_dir.is_dir():
+        raise ConfigError(f"{run_dir} is not a directory. Pass the directory of a finished run, e.g. "
+                          f"runs/point_circle/cpo/seed0/<timestamp>.")
+    if not config.is_file():
+        raise ConfigError(f"{run_dir} holds no .hydra/config.yaml, so it is not a safebench run directory (or its "
+                          f"config was deleted). Pass the directory that `python -m safebench` wrote.")
+    path = checkpoint if checkpoint is not None else run_dir / DEFAULT_CHECKPOINT
+    if not path.is_file():
+        raise ConfigError(f"No checkpoint at {path}. A run writes checkpoints/last.pt at its end and every "
+                          f"train.checkpoint_every updates; pass another one with --checkpoint PATH.")
+    from safebench.checkpoint import load_checkpoint  # imports torch: only once the inputs exist
+
+    return OmegaConf.load(config), load_checkpoint(path, identity={})
+
+
+def check_gl_backend(env) -> None:
+    """MuJoCo tasks render through OpenGL: refuse clearly when no headless backend exists."""
+    from tasks.gl_backend import INSTALL_HINT
+    from tasks.mujoco_task import MujocoTask
+
+    if isinstance(env.unwrapped, MujocoTask) and not (os.environ.get("MUJOCO_GL") or os.environ.get("DISPLAY")):
+        raise ConfigError(f"Cannot render: {INSTALL_HINT}")
+
+
+def make_env(cfg: DictConfig):
+    """The run's task with its horizon and parameters, rendering rgb_array frames."""
+    import tasks
+
+    params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
+    if cfg.task.name not in tasks.names():
+        raise ConfigError(f"The run's task {cfg.task.name!r} is not registered here (available: "
+                          f"{', '.join(tasks.names())}).")
+    return tasks.make(cfg.task.name, horizon=int(cfg.task.horizon), render_mode="rgb_array", **params)
+
+
+def build_policy(cfg: DictConfig, state: dict, obs_dim: int, act_dim: int):
+    """The Gaussian policy and observation normalizer the run trained, with their saved state."""
+    from algorithms.observation_normalizer import ObservationNormalizer
+    from algorithms.policy import GaussianPolicy
+
+    algorithm = state.get("algorithm", {})
+    if "policy" not in algorithm:
+        raise ConfigError(f"The checkpoint of algorithm {cfg.algo.name!r} holds no 'policy' state dict; only "
+                          f"actor-critic algorithms (a GaussianPolicy in state['policy']) can be rendered.")
+    policy = GaussianPolicy(obs_dim, act_dim, tuple(cfg.algo.hidden_sizes), str(cfg.algo.activation))
+    try:
+        policy.load_state_dict(algorithm["policy"])
+    except RuntimeError as exc:
+        raise ConfigError(f"The checkpoint's policy does not fit the task's spaces (obs {obs_dim}, act {act_dim}) "
+                          f"and the config's network: {str(exc).splitlines()[0]}") from None
+    saved = state["normalizer"]
+    normalizer = ObservationNormalizer((obs_dim,), enabled=bool(saved["enabled"]))
+    normalizer.load_state(saved)
+    return policy, normalizer
+
+
+def record(env, policy, normalizer, episodes: int, seed: int, deterministic: bool, write_frame) -> list[EpisodeStats]:
+    """Run ``episodes`` episodes, handing each step's frame to ``write_frame``."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    low, high = env.action_space.low, env.action_space.high
+    stats = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        total, cost, length, done = 0.0, 0.0, 0, False
+        while not done:
+            x = torch.from_numpy(normalizer.normalize(np.asarray(obs)[None]))
+            action = policy.mean_action(x) if deterministic else policy.act(x, generator)[0]
+            obs, reward, terminated, truncated, info = env.step(np.clip(action[0].numpy(), low, high))
+            write_frame(env.render())
+            total, cost, length = total + float(reward), cost + float(info.get("cost", 0.0)), length + 1
+            done = terminated or truncated
+        stats.append(EpisodeStats(total, cost, length))
+    return stats
+
+
+def default_video_path(run_dir: Path, checkpoint: Path | None, deterministic: bool) -> Path:
+    """RUN_DIR/videos/<checkpoint name>[_deterministic].mp4, so videos of several checkpoints coexist."""
+    name = (checkpoint.stem if checkpoint else DEFAULT_CHECKPOINT.stem) + ("_deterministic" if deterministic else "")
+    return run_dir / "videos" / f"{name}.mp4"
+
+
+def render_run(run_dir: Path, out: Path | None = None, episodes: int = 1, checkpoint: Path | None = None,
+               deterministic: bool = False, seed: int | None = None) -> tuple[Path, list[EpisodeStats]]:
+    """Write the video of a run; returns its path and the episodes' figures."""
+    import imageio.v2 as imageio
+
+    if episodes < 1:
+        raise ConfigError(f"--episodes must be at least 1, got {episodes}.")
+    cfg, state = load_run(run_dir, checkpoint)
+    env = make_env(cfg)
+    out = out if out is not None else default_video_path(run_dir, checkpoint, deterministic)
+    try:
+        check_gl_backend(env)
+        obs_dim = int(np.prod(env.observation_space.shape))
+        act_dim = int(np.prod(env.action_space.shape))
+        policy, normalizer = build_policy(cfg, state, obs_dim, act_dim)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fps = int(env.metadata.get("render_fps") or 30)
+        with imageio.get_writer(out, fps=fps, codec="libx264", macro_block_size=2, quality=7) as writer:
+            stats = record(env, policy, normalizer, episodes, int(cfg.seed if seed is None else seed), deterministic,
+                           writer.append_data)
+    except SafebenchError:
+        raise
+    except Exception as exc:  # a GL or encoder failure: say what it was, without a traceback
+        from tasks.gl_backend import INSTALL_HINT
+
+        out.unlink(missing_ok=True)  # a half-written video would look like a result
+
+        raise ConfigError(f"Rendering failed ({type(exc).__name__}: {str(exc).strip().splitlines()[0]}). If "
+                          f"this is an OpenGL error: {INSTALL_HINT}") from None
+    finally:
+        env.close()
+    return out, stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        out, stats = render_run(args.run_dir, args.out, args.episodes, args.checkpoint, args.deterministic, args.seed)
+    except SafebenchError as error:
+        exit_with(error)
+    for i, s in enumerate(stats):
+        print(f"episode {i}: return {s.episode_return:.2f}, cost {s.cost:.2f}, length {s.length}")
+    print(f"video written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""``python -m safebench.render``: a tiny CPO run, replayed headless into an mp4 that decodes."""
+
+import os
+import subprocess
+import sys
+
+import imageio.v2 as imageio
+import pytest
+from helpers import run_cli
+
+from tasks.gl_backend import choose_gl_backend
+
+
+def render_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "safebench.render", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, PYTHONWARNINGS="ignore"))
+
+
+def decoded_frames(path):
+    with imageio.get_reader(path) as reader:
+        return [frame.shape for frame in reader]
+
+
+@pytest.mark.skipif(not (choose_gl_backend() or os.environ.get("DISPLAY")),
+                    reason="no OpenGL backend for headless MuJoCo rendering: apt-get install -y libosmesa6")
+def test_render_writes_a_playable_mp4_one_frame_per_step(tmp_path):
+    run = tmp_path / "run"
+    trained = run_cli("+algo=cpo", "+task=point_circle", "task.horizon=10", "train.total_steps=20",
+                      "train.batch_size=20", "train.num_envs=2", f"hydra.run.dir={run}", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    out = tmp_path / "clip.mp4"
+    result = render_cli(run, "--out", out, "--episodes", "2", "--deterministic", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "episode 1: return" in result.stdout and str(out) in result.stdout
+    frames = decoded_frames(out)
+    assert len(frames) == 2 * 10  # two episodes of the overridden horizon
+    assert set(frames) == {(480, 480, 3)}  # MujocoTask's default frame size
+
+
+@pytest.mark.parametrize("case", ["no run dir", "no checkpoint"])
+def test_missing_inputs_exit_2_with_one_paragraph(tmp_path, case):
+    run = tmp_path / "run"
+    if case == "no checkpoint":
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    result = render_cli(run, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("safebench: error:") and "Traceback" not in result.stderr
+    assert ("not a directory" if case == "no run dir" else "No checkpoint") in result.stderr
