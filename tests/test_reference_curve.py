@@ -1,6 +1,7 @@
 """A pinned reference curve: a short seeded CPO point_gather run must stay inside the recorded band.
 
-The band (per-update mean and std over 6 seeds) was recorded from a committed run by
+The configuration sets the cost limit just under the initial cost, so CPO's updates go through
+every case of its dual. The band (per-update mean and std over 6 seeds) was recorded from a committed run by
 scripts/record_reference_curve.py. A silent change to CPO, the critics, GAE or the task moves the
 curve out of it; noise from machine to machine does not.
 """
@@ -21,7 +22,9 @@ def test_cpo_point_gather_stays_in_the_reference_band(tmp_path):
     assert len(curve) == len(band)
     for column in ("return_mean", "cost_mean"):
         scale = curve[f"{column}_std"].clip(lower=0.05 * curve[f"{column}_mean"].abs().mean() + 1e-3)
-        z = ((curve[column] - curve[f"{column}_mean"]) / scale).abs()
-        assert z.mean() <= 2.0, (column, z.round(2).tolist())
-    # starting far above the 0.1 limit, CPO's recovery steps drive the cost down
-    assert curve.cost_mean.iloc[-3:].mean() < 0.8 * curve.cost_mean.iloc[:3].mean(), curve.cost_mean.tolist()
+        z = (curve[column] - curve[f"{column}_mean"]) / scale
+        assert z.abs().mean() <= 2.0, (column, z.round(2).tolist())  # no update far outside the band
+        assert abs(z.mean()) <= 1.0, (column, z.round(2).tolist())  # and no systematic shift
+    # CPO improves the return while bringing the cost under the (raised) limit of 0.45
+    assert curve.return_mean.iloc[-3:].mean() > curve.return_mean.iloc[:3].mean() + 0.5
+    assert curve.cost_mean.iloc[-3:].mean() <= 0.45 + 0.05, curve.cost_mean.tolist()
