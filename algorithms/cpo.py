@@ -105,6 +105,7 @@ class CPO(TrustRegionAlgorithm):
             step = -math.sqrt(2 * self.max_kl / s) * h_inv_b
         else:
             step = (h_inv_g - nu * h_inv_b) / lam
+        step, step_scale = self.clip_to_trust_region(step, hvp)
 
         with torch.no_grad():
             before = float(surrogate(self.policy, data, advantages))
@@ -122,5 +123,6 @@ class CPO(TrustRegionAlgorithm):
             "cpo_r": r,
             "cpo_s": s,
             "cpo_c": c,
+            "cpo_step_scale": step_scale,
             "cost_change_predicted": float(b @ moved),
         }

@@ -31,7 +31,10 @@ class GaussianPolicy(nn.Module):
 
     def distribution(self, obs: torch.Tensor) -> Independent:
         """The action distribution for a batch of observations."""
-        return Independent(Normal(self.mean_net(obs), self.log_std.exp()), 1)
+        # no argument validation: a line-search candidate with a collapsed std must give a non-finite
+        # KL (and be rejected), not an exception
+        return Independent(Normal(self.mean_net(obs), self.log_std.exp(), validate_args=False), 1,
+                           validate_args=False)
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:

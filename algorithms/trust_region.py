@@ -8,6 +8,8 @@ the step is chosen (``policy_step``), and what happens after (``after_update``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -61,6 +63,19 @@ class TrustRegionAlgorithm(ActorCritic):
         k = max(1, int(n * self.fvp_subsample))
         idx = torch.from_numpy(self.rng.choice(n, size=k, replace=False)) if k < n else slice(None)
         return make_fisher_vector_product(self.policy, data.obs[idx], self.cg_damping)
+
+    def clip_to_trust_region(self, step: torch.Tensor, hvp) -> tuple[torch.Tensor, float]:
+        """Scale a step back onto the ball 1/2 x'Hx <= max_kl if it lies outside.
+
+        Exact dual solutions never do; but with 10 CG iterations, q - r^2/s can come out <= 0 when g
+        and b are nearly parallel, the dual's lambda then collapses towards 0 and dividing by it
+        blows the approximation error up (seen on point_circle: a step of norm ~1e5).
+        """
+        quad = float(step @ hvp(step))
+        if not math.isfinite(quad) or quad <= 2 * self.max_kl:
+            return step, 1.0
+        scale = math.sqrt(2 * self.max_kl / quad)
+        return step * scale, scale
 
     def search(self, data: UpdateData, full_step: torch.Tensor, improves, advantages: torch.Tensor) -> dict[str, float]:
         """Backtrack along ``full_step`` until KL <= max_kl and ``improves(surr, cost_surr)``."""

@@ -132,6 +132,9 @@ def run(cfg: DictConfig) -> dict | None:
         if not in_sweep:
             exit_with(error)
         # in a sweep, one failed job must not cancel the others: it stays incomplete, the report skips it
+    except Exception:
+        log.exception("the run failed with an unexpected error (a bug: please report it)")
+        raise
     return None
 
 

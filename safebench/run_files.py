@@ -55,7 +55,8 @@ class ProgressLog:
         if not self.rows:
             return
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(self.rows[0]), lineterminator="\n")
+        columns = list(dict.fromkeys(key for row in self.rows for key in row))  # a new diagnostic adds a column
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows)
         atomic_write_bytes(self.path, buffer.getvalue().encode())

@@ -99,3 +99,23 @@ def test_line_search_acceptance_rules():
     # recovery: only a decrease of the cost counts
     assert accept_cpo_step("recovery", c=2.0, surrogate_gain=-1.0, cost_change=-0.01)
     assert not accept_cpo_step("recovery", c=2.0, surrogate_gain=1.0, cost_change=0.0)
+
+
+def test_dual_stays_finite_when_cg_error_makes_q_minus_r2_over_s_negative():
+    # numbers from a real point_circle update: q - r^2/s = -3.6e-4 (Cauchy-Schwarz broken by CG error)
+    lam, nu, mode = solve_cpo_dual(q=0.03151, r=11.31, s=4013.0, c=1.359, delta=0.01)
+    assert mode == "violating" and math.isfinite(lam) and lam > 0 and math.isfinite(nu) and nu >= 0
+
+
+def test_steps_outside_the_trust_region_are_scaled_back_onto_it():
+    import torch
+
+    from algorithms.cpo import CPO
+
+    algo = CPO(obs_dim=1, act_dim=1, cost_limit=1.0, max_kl=0.01)
+    h = torch.diag(torch.tensor([2.0, 0.5, 1.0]))
+    step, scale = algo.clip_to_trust_region(torch.tensor([100.0, -50.0, 3.0]), lambda v: h @ v)
+    assert 0 < scale < 1 and float(0.5 * step @ h @ step) == pytest.approx(0.01, rel=1e-6)
+    inside = torch.tensor([0.01, 0.0, 0.0])
+    same, scale = algo.clip_to_trust_region(inside, lambda v: h @ v)
+    assert scale == 1.0 and torch.equal(same, inside)
