@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from safebench import CONF_DIR
 from safebench.checkpoint import checkpoint_path
-from safebench.config_validation import available, check_resume, validate_config
+from safebench.config_validation import available, check_resume, check_writable, validate_config
 from safebench.errors import ConfigError, SafebenchError, exit_with
 
 INFORMATIONAL_FLAGS = {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c", "--shell-completion", "--version",
@@ -104,8 +104,11 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> None:
         cfg = _compose(job, config_name)
         _check_chosen(cfg)
         problems = validate_config(cfg)
+        output = OmegaConf.select(cfg, "hydra.sweep.dir" if args.multirun else "hydra.run.dir")
+        if not problems:
+            problems = check_writable(Path(output))
         if not problems and not args.multirun:
-            problems = check_resume(cfg, Path(OmegaConf.select(cfg, "hydra.run.dir")))
+            problems = check_resume(cfg, Path(output))
         if problems:
             raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
 

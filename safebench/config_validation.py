@@ -83,6 +83,27 @@ def _check_algorithm(cfg: DictConfig) -> list[str]:
     return []
 
 
+MIN_FREE_BYTES = 100 * 2**20  # checkpoints and progress files of a run fit easily in this
+
+
+def check_writable(directory: Path) -> list[str]:
+    """The run directory (or its nearest existing parent) must be writable, with disk space left."""
+    import os
+    import shutil
+
+    existing = Path(directory).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [f"the run directory {directory} cannot be written ({existing} is not writable); choose another "
+                f"with hydra.run.dir=... (or hydra.sweep.dir=... for -m)"]
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        return [f"only {free / 2**20:.0f} MiB free on the disk of {directory}; a run needs at least "
+                f"{MIN_FREE_BYTES / 2**20:.0f} MiB for its checkpoints and logs"]
+    return []
+
+
 def check_resume(cfg: DictConfig, run_dir: Path) -> list[str]:
     """resume=true needs a checkpoint in the run directory."""
     if cfg.resume and not checkpoint_path(run_dir).is_file():

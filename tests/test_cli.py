@@ -1,6 +1,7 @@
 """The command line as a user meets it: composition, bad input, a tiny real run, determinism."""
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -47,6 +48,15 @@ BAD_INPUTS = {
 }
 
 
+def test_unwritable_run_directory_is_refused_before_anything_starts(tmp_path):
+    target = "/proc/sys/safebench-run"  # not writable, even for root
+    if os.access("/proc/sys", os.W_OK):
+        pytest.skip("/proc/sys is writable here")
+    result = run_cli("+algo=cpo", "+task=point_circle", f"hydra.run.dir={target}", cwd=tmp_path)
+    assert result.returncode == 2 and "cannot be written" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_exits_2_with_one_clear_paragraph(case, tmp_path):
     args, expected = BAD_INPUTS[case]
@@ -67,9 +77,10 @@ def test_resume_without_checkpoint_is_refused(tmp_path):
     assert result.returncode == 2 and "no checkpoint" in result.stderr and "Traceback" not in result.stderr
 
 
-def _run(tmp_path, name, *extra):
+def _run(tmp_path, name, *extra, env=None):
     run_dir = tmp_path / name
-    result = run_cli("+algo=cpo", "+task=point_circle", *TINY, *extra, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    result = run_cli("+algo=cpo", "+task=point_circle", *TINY, *extra, f"hydra.run.dir={run_dir}", cwd=tmp_path,
+                     env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir, result
 
@@ -101,3 +112,10 @@ def test_same_seed_gives_identical_progress(tmp_path):
     a, b, c = (pd.read_csv(d / "progress.csv").drop(columns=list(TIME_COLUMNS)) for d in (first, second, other))
     pd.testing.assert_frame_equal(a, b)
     assert not a.equals(c)
+
+
+def test_wandb_that_cannot_start_is_a_warning_not_a_crash(tmp_path):
+    env = {"HOME": str(tmp_path), "WANDB_API_KEY": "", "WANDB_DIR": str(tmp_path)}  # not logged in
+    run_dir, result = _run(tmp_path, "run", "logger.wandb.mode=online", env=env)
+    assert "wandb could not start" in result.stderr + result.stdout
+    assert len(pd.read_csv(run_dir / "progress.csv")) == 3
