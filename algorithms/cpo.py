@@ -15,8 +15,7 @@ import math
 import torch
 
 from algorithms.actor_critic import UpdateData, surrogate
-from algorithms.conjugate_gradient import conjugate_gradient
-from algorithms.mlp import flat_grad, flat_params
+from algorithms.mlp import flat_params
 from algorithms.trust_region import TrustRegionAlgorithm
 
 # Which case of the dual an update took; logged as the integer ``cpo_mode`` (the released code's
@@ -92,12 +91,7 @@ class CPO(TrustRegionAlgorithm):
     """CPO: a trust-region step that keeps the linearized constraint satisfied."""
 
     def policy_step(self, data: UpdateData) -> dict[str, float]:
-        advantages = self.policy_advantages(data)
-        g = self.gradient(data, advantages)
-        b = flat_grad(self.cost_surrogate(data), self.policy).detach()
-        hvp = self.fisher_product(data)
-        h_inv_g = conjugate_gradient(hvp, g, self.cg_iters)
-        h_inv_b = conjugate_gradient(hvp, b, self.cg_iters)
+        advantages, g, b, h_inv_g, h_inv_b, hvp = self.natural_gradients(data)
         q, r, s = float(g @ h_inv_g), float(g @ h_inv_b), float(b @ h_inv_b)
         c = data.episode_cost - self.cost_limit
         lam, nu, mode = solve_cpo_dual(q, r, s, c, self.max_kl)

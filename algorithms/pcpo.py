@@ -16,8 +16,7 @@ import math
 import torch
 
 from algorithms.actor_critic import UpdateData
-from algorithms.conjugate_gradient import conjugate_gradient
-from algorithms.mlp import flat_grad, flat_params
+from algorithms.mlp import flat_params
 from algorithms.trust_region import TrustRegionAlgorithm
 
 _EPS = 1e-12
@@ -36,12 +35,7 @@ class PCPO(TrustRegionAlgorithm):
     """Reward step in the trust region, then the KL projection onto the linearized constraint."""
 
     def policy_step(self, data: UpdateData) -> dict[str, float]:
-        advantages = self.policy_advantages(data)
-        g = self.gradient(data, advantages)
-        b = flat_grad(self.cost_surrogate(data), self.policy).detach()
-        hvp = self.fisher_product(data)
-        h_inv_g = conjugate_gradient(hvp, g, self.cg_iters)
-        h_inv_b = conjugate_gradient(hvp, b, self.cg_iters)
+        advantages, g, b, h_inv_g, h_inv_b, hvp = self.natural_gradients(data)
         q = max(float(h_inv_g @ hvp(h_inv_g)), _EPS)
         reward_step = math.sqrt(2 * self.max_kl / q) * h_inv_g
         c = data.episode_cost - self.cost_limit

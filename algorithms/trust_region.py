@@ -64,6 +64,19 @@ class TrustRegionAlgorithm(ActorCritic):
         idx = torch.from_numpy(self.rng.choice(n, size=k, replace=False)) if k < n else slice(None)
         return make_fisher_vector_product(self.policy, data.obs[idx], self.cg_damping)
 
+    def natural_gradients(self, data: UpdateData):
+        """Reward and cost gradients g, b and their natural directions H^-1 g, H^-1 b (CPO, PCPO).
+
+        Returns (advantages, g, b, h_inv_g, h_inv_b, hvp); b is at trajectory scale.
+        """
+        advantages = self.policy_advantages(data)
+        g = self.gradient(data, advantages)
+        b = flat_grad(self.cost_surrogate(data), self.policy).detach()
+        hvp = self.fisher_product(data)
+        h_inv_g = conjugate_gradient(hvp, g, self.cg_iters)
+        h_inv_b = conjugate_gradient(hvp, b, self.cg_iters)
+        return advantages, g, b, h_inv_g, h_inv_b, hvp
+
     def clip_to_trust_region(self, step: torch.Tensor, hvp) -> tuple[torch.Tensor, float]:
         """Scale a step back onto the ball 1/2 x'Hx <= max_kl if it lies outside.
 

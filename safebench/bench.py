@@ -51,39 +51,22 @@ def raw_physics_rate(env_fn, seconds: float, cores: int) -> float:
 
 
 def training_rates(cfg: DictConfig) -> dict[str, float]:
-    """Time ``bench.updates`` iterations of sampling a batch and updating on it."""
-    from algorithms.observation_normalizer import ObservationNormalizer
-    from safebench.parallelism import Parallelism
-    from safebench.sampler import RolloutCollector
-    from safebench.seeding import episode_seeds, seed_everything
-    from safebench.trainer import Budget, build_algorithm, env_factory
-    from safebench.vector_env import make_vector_env
+    """Time ``bench.updates`` training iterations (sample a batch, update), after one warm-up."""
+    from safebench.seeding import episode_seeds
+    from safebench.trainer import build_components
 
-    generator = seed_everything(int(cfg.seed))
-    budget = Budget.from_config(cfg)
-    parallelism = Parallelism.from_config(cfg)
-    parallelism.configure_torch()
-    vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers)
+    parts = build_components(cfg)
     try:
-        obs_dim, act_dim = vec_env.observation_space.shape[0], vec_env.action_space.shape[0]
-        algo = build_algorithm(cfg, obs_dim, act_dim)
-        collector = RolloutCollector(vec_env, algo.policy, ObservationNormalizer((obs_dim,), bool(cfg.train.normalize_obs)),
-                                     generator)
-        algo.update(collector.collect(min(budget.steps_per_env, 2 * int(cfg.task.horizon)),
-                                      episode_seeds(0, 0, budget.num_envs)))  # warm-up
+        warm_up = min(parts.budget.steps_per_env, 2 * int(cfg.task.horizon))
+        parts.algo.update(parts.collector.collect(warm_up, episode_seeds(0, 0, parts.budget.num_envs)))
         sample_s = update_s = 0.0
         steps = 0
         for epoch in range(int(cfg.bench.updates)):
-            start = time.perf_counter()
-            parallelism.for_sampling()
-            batch = collector.collect(budget.steps_per_env, episode_seeds(int(cfg.seed), epoch + 1, budget.num_envs))
-            middle = time.perf_counter()
-            parallelism.for_update()
-            algo.update(batch)
-            sample_s, update_s = sample_s + middle - start, update_s + time.perf_counter() - middle
-            steps += batch.num_steps
+            batch, _, sampling, updating = parts.iteration(episode_seeds(int(cfg.seed), epoch + 1,
+                                                                         parts.budget.num_envs))
+            sample_s, update_s, steps = sample_s + sampling, update_s + updating, steps + batch.num_steps
     finally:
-        vec_env.close()
+        parts.vec_env.close()
     return {"sampling": steps / sample_s, "update_fraction": update_s / (sample_s + update_s),
             "end_to_end": steps / (sample_s + update_s), "batch_size": steps / int(cfg.bench.updates)}
 

@@ -81,8 +81,37 @@ def env_factory(cfg: DictConfig):
     return partial(tasks.make, cfg.task.name, horizon=int(cfg.task.horizon), **params)
 
 
-def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Train one (task, algorithm, seed) run into ``run_dir``; returns the summary."""
+@dataclass
+class Components:
+    """Everything a run trains with, built from its config (shared by the trainer and the benchmark)."""
+
+    budget: Budget
+    parallelism: Parallelism
+    generator: torch.Generator
+    vec_env: Any
+    algo: Algorithm
+    normalizer: ObservationNormalizer
+    collector: RolloutCollector
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint must match to be resumed by this run."""
+        return {"obs_dim": self.normalizer.mean.shape[0], "act_dim": int(self.collector.low.shape[0]),
+                "num_envs": self.budget.num_envs, "steps_per_env": self.budget.steps_per_env}
+
+    def iteration(self, seeds: list[int]) -> tuple[RolloutBatch, dict[str, float], float, float]:
+        """Sample one batch and update on it: (batch, diagnostics, sampling seconds, update seconds)."""
+        start = time.perf_counter()
+        self.parallelism.for_sampling()
+        batch = self.collector.collect(self.budget.steps_per_env, seeds)
+        sampled = time.perf_counter()
+        self.parallelism.for_update()
+        stats = self.algo.update(batch)
+        return batch, stats, sampled - start, time.perf_counter() - sampled
+
+
+def build_components(cfg: DictConfig) -> Components:
+    """Seed everything, start the environments (and their workers), build the algorithm."""
     generator = seed_everything(int(cfg.seed))
     budget = Budget.from_config(cfg)
     parallelism = Parallelism.from_config(cfg)
@@ -90,70 +119,72 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers)
     try:
         obs_dim = int(np.prod(vec_env.observation_space.shape))
-        act_dim = int(np.prod(vec_env.action_space.shape))
-        algo = build_algorithm(cfg, obs_dim, act_dim)
+        algo = build_algorithm(cfg, obs_dim, int(np.prod(vec_env.action_space.shape)))
         normalizer = ObservationNormalizer((obs_dim,), enabled=bool(cfg.train.normalize_obs))
         collector = RolloutCollector(vec_env, algo.policy, normalizer, generator)
-        identity = {"task": cfg.task.name, "algo": cfg.algo.name, "seed": int(cfg.seed), "obs_dim": obs_dim,
-                    "act_dim": act_dim, "num_envs": budget.num_envs, "steps_per_env": budget.steps_per_env}
+    except BaseException:
+        vec_env.close()
+        raise
+    return Components(budget, parallelism, generator, vec_env, algo, normalizer, collector)
+
+
+def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Train one (task, algorithm, seed) run into ``run_dir``; returns the summary."""
+    parts = build_components(cfg)
+    try:
+        identity = {"task": cfg.task.name, "algo": cfg.algo.name, "seed": int(cfg.seed)} | parts.identity
         state = TrainingState()
         if cfg.resume:
-            state = restore(run_dir, identity, algo, normalizer, generator)
+            state = restore(run_dir, identity, parts)
             log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
         else:
             atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR) | {
-                "env_workers": parallelism.workers, "update_threads": parallelism.update_threads})
+                "env_workers": parts.parallelism.workers, "update_threads": parts.parallelism.update_threads})
         progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
         progress.flush()
         wandb = WandbLogger(cfg, run_dir)
         try:
-            loop(cfg, run_dir, budget, parallelism, state, algo, collector, normalizer, generator, identity,
-                 progress, wandb)
+            loop(cfg, run_dir, parts, state, identity, progress, wandb)
         finally:
             wandb.finish()
     finally:
-        vec_env.close()
-    summary = summarize(progress.rows, float(cfg.task.cost_limit), budget.epochs)
+        parts.vec_env.close()
+    summary = summarize(progress.rows, float(cfg.task.cost_limit), parts.budget.epochs)
     atomic_write_json(run_dir / SUMMARY_FILE, summary)
     finish_manifest(run_dir)
     return summary
 
 
-def loop(cfg, run_dir, budget, parallelism, state, algo, collector, normalizer, generator, identity, progress,
-         wandb) -> None:
+def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState, identity: dict[str, Any],
+         progress: ProgressLog, wandb: WandbLogger) -> None:
     """The epochs still to run, from ``state.epoch`` to the budget."""
-    checkpoint_every = int(cfg.train.checkpoint_every)
-    for epoch in range(state.epoch, budget.epochs):
-        start = time.perf_counter()
-        parallelism.for_sampling()
-        batch = collector.collect(budget.steps_per_env, episode_seeds(int(cfg.seed), epoch, budget.num_envs))
-        sampled = time.perf_counter()
-        parallelism.for_update()
-        stats = algo.update(batch)
-        updated = time.perf_counter()
-        check_finite(epoch, batch, stats, algo)
+    checkpoint_every, epochs = int(cfg.train.checkpoint_every), parts.budget.epochs
+    for epoch in range(state.epoch, epochs):
+        seeds = episode_seeds(int(cfg.seed), epoch, parts.budget.num_envs)
+        batch, stats, sample_s, update_s = parts.iteration(seeds)
+        check_finite(epoch, batch, stats, parts.algo)
         state.epoch, state.env_steps = epoch + 1, state.env_steps + batch.num_steps
-        state.elapsed_s += updated - start
-        row = progress_row(state, batch, stats, float(cfg.task.cost_limit), sampled - start, updated - sampled)
+        state.elapsed_s += sample_s + update_s
+        row = progress_row(state, batch, stats, float(cfg.task.cost_limit), sample_s, update_s)
         progress.append(row)
         wandb.log(row)
         log.info("update %d/%d | steps %s | %.0f steps/s | return %.2f | cost %.2f (limit %g)", epoch + 1,
-                 budget.epochs, f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"], row["cost_mean"],
+                 epochs, f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"], row["cost_mean"],
                  row["cost_limit"])
-        if state.epoch % checkpoint_every == 0 or state.epoch == budget.epochs:
+        if state.epoch % checkpoint_every == 0 or state.epoch == epochs:
             save_checkpoint(run_dir, {
                 "identity": identity, "epoch": state.epoch, "env_steps": state.env_steps,
-                "elapsed_s": state.elapsed_s, "rows": progress.rows, "algorithm": algo.state_dict(),
-                "normalizer": normalizer.state(), "generator": generator.get_state(),
+                "elapsed_s": state.elapsed_s, "rows": progress.rows, "algorithm": parts.algo.state_dict(),
+                "normalizer": parts.normalizer.state(), "generator": parts.generator.get_state(),
             })
 
 
-def restore(run_dir: Path, identity, algo, normalizer, generator) -> TrainingState:
+def restore(run_dir: Path, identity: dict[str, Any], parts: Components) -> TrainingState:
     """Load the last checkpoint into the live objects; progress rows after it are dropped."""
     saved = load_checkpoint(checkpoint_path(run_dir), identity)
-    algo.load_state_dict(saved["algorithm"])
-    normalizer.load_state(saved["normalizer"])
-    generator.set_state(saved["generator"])
+    parts.algo.load_state_dict(saved["algorithm"])
+    parts.normalizer.load_state(saved["normalizer"])
+    parts.generator.set_state(saved["generator"])
     return TrainingState(saved["epoch"], saved["env_steps"], saved["elapsed_s"], list(saved["rows"]))
 
 
