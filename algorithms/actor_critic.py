@@ -28,8 +28,8 @@ class UpdateData:
     actions: torch.Tensor
     old_log_probs: torch.Tensor
     reward_advantages: torch.Tensor  # raw GAE advantages of the reward
-    cost_advantages: torch.Tensor  # centred only: its scale carries the constraint's magnitude
-    episode_cost: float  # J_C(pi_k): mean undiscounted episode cost
+    cost_advantages: torch.Tensor  # (m, B), one row per constraint, centred only: the scale carries its magnitude
+    episode_costs: np.ndarray  # (m,) J_C(pi_k) per constraint: mean undiscounted episode cost
     mean_episode_length: float  # T-bar, rescales the cost surrogate to trajectory level
 
 
@@ -37,6 +37,13 @@ def surrogate(policy: GaussianPolicy, data: UpdateData, advantages: torch.Tensor
     """E[pi(a|s) / pi_k(a|s) * A(s, a)], whose gradient at pi_k is the policy gradient."""
     ratio = torch.exp(policy.distribution(data.obs).log_prob(data.actions) - data.old_log_probs)
     return (ratio * advantages).mean()
+
+
+def penalize(advantage: torch.Tensor, cost_advantages, weights) -> torch.Tensor:
+    """advantage - sum_k w_k cost_advantages[k]: the Lagrangian's advantage, one weight per constraint."""
+    for cost_advantage, weight in zip(cost_advantages, weights, strict=True):
+        advantage = advantage - float(weight) * cost_advantage
+    return advantage
 
 
 def standardize(x: torch.Tensor) -> torch.Tensor:
@@ -68,7 +75,7 @@ class ActorCritic(Algorithm):
         critic_minibatch_size: int = 1024,
     ) -> None:
         torch.manual_seed(seed)
-        self.cost_limit = float(cost_limit)
+        self.cost_limits = np.array(self.constraint_limits(cost_limit))  # d_k, one per constraint
         self.gamma, self.gae_lambda = gamma, gae_lambda
         self.cost_gamma, self.cost_gae_lambda = cost_gamma, cost_gae_lambda
         self.rng = np.random.default_rng(seed)
@@ -76,7 +83,17 @@ class ActorCritic(Algorithm):
         critic_args = dict(hidden_sizes=tuple(critic_hidden_sizes), activation=activation, lr=critic_lr,
                            epochs=critic_epochs, minibatch_size=critic_minibatch_size)
         self.reward_critic = ValueCritic(obs_dim, **critic_args)
-        self.cost_critic = ValueCritic(obs_dim, **critic_args) if self.uses_cost_critic else None
+        count = len(self.cost_limits) if self.uses_cost_critic else 0
+        self.cost_critics = [ValueCritic(obs_dim, **critic_args) for _ in range(count)]
+
+    @property
+    def num_constraints(self) -> int:
+        return len(self.cost_limits)
+
+    def per_constraint(self, stem: str, values) -> dict[str, float]:
+        """Diagnostics named ``stem`` for one constraint, ``stem_0``, ``stem_1``, ... for several."""
+        values = [float(v) for v in values]
+        return {stem: values[0]} if len(values) == 1 else {f"{stem}_{k}": v for k, v in enumerate(values)}
 
     # ----------------------------------------------------------------- the update, top to bottom
     def update(self, batch: RolloutBatch) -> dict[str, float]:
@@ -92,19 +109,23 @@ class ActorCritic(Algorithm):
         reward_adv, reward_ret = self._advantages(self.reward_critic, obs, bootstrap_obs, batch, batch.rewards,
                                                   self.gamma, self.gae_lambda)
         stats["value_loss"] = self.reward_critic.fit(obs, reward_ret, self.rng)
-        if self.cost_critic is not None:
-            cost_adv, cost_ret = self._advantages(self.cost_critic, obs, bootstrap_obs, batch, batch.costs,
+        cost_advs, cost_losses = [], []
+        for k, critic in enumerate(self.cost_critics):
+            cost_adv, cost_ret = self._advantages(critic, obs, bootstrap_obs, batch, batch.cost_column(k),
                                                   self.cost_gamma, self.cost_gae_lambda)
-            stats["cost_value_loss"] = self.cost_critic.fit(obs, cost_ret, self.rng)
+            cost_losses.append(critic.fit(obs, cost_ret, self.rng))
+            cost_advs.append(cost_adv - cost_adv.mean())
+        if self.cost_critics:
+            stats |= self.per_constraint("cost_value_loss", cost_losses)
         else:
-            cost_adv = torch.zeros_like(reward_adv)
+            cost_advs = [torch.zeros_like(reward_adv)] * self.num_constraints
         data = UpdateData(
             obs=obs,
             actions=torch.from_numpy(batch.actions.reshape(-1, batch.actions.shape[-1])),
             old_log_probs=torch.from_numpy(batch.log_probs.reshape(-1)),
             reward_advantages=reward_adv,
-            cost_advantages=cost_adv - cost_adv.mean(),
-            episode_cost=batch.episode_cost_mean,
+            cost_advantages=torch.stack(cost_advs),
+            episode_costs=batch.episode_cost_mean,
             mean_episode_length=batch.mean_episode_length,
         )
         return data, stats
@@ -134,9 +155,9 @@ class ActorCritic(Algorithm):
         """Runs once the policy moved (e.g. a multiplier update)."""
         return {}
 
-    def cost_surrogate(self, data: UpdateData) -> torch.Tensor:
-        """T-bar * E[ratio * A_C]: its gradient approximates grad J_C at trajectory scale."""
-        return data.mean_episode_length * surrogate(self.policy, data, data.cost_advantages)
+    def cost_surrogates(self, data: UpdateData) -> list[torch.Tensor]:
+        """T-bar * E[ratio * A_Ck] per constraint: each gradient approximates grad J_Ck at trajectory scale."""
+        return [data.mean_episode_length * surrogate(self.policy, data, adv) for adv in data.cost_advantages]
 
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
@@ -145,13 +166,14 @@ class ActorCritic(Algorithm):
             "reward_critic": self.reward_critic.state(),
             "rng": self.rng.bit_generator.state,
         }
-        if self.cost_critic is not None:
-            state["cost_critic"] = self.cost_critic.state()
+        state["cost_critics"] = [critic.state() for critic in self.cost_critics]
         return state
 
     def load_state_dict(self, state: dict) -> None:
         self.policy.load_state_dict(state["policy"])
         self.reward_critic.load_state(state["reward_critic"])
-        if self.cost_critic is not None:
-            self.cost_critic.load_state(state["cost_critic"])
+        # checkpoints from before several constraints were supported hold one "cost_critic" (or none, TRPO)
+        saved_critics = state.get("cost_critics", [state["cost_critic"]] if "cost_critic" in state else [])
+        for critic, saved in zip(self.cost_critics, saved_critics, strict=True):
+            critic.load_state(saved)
         self.rng.bit_generator.state = state["rng"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 
 from algorithms.policy import GaussianPolicy
 from algorithms.rollout_batch import RolloutBatch
@@ -13,9 +14,21 @@ class Algorithm(abc.ABC):
 
     Constructor arguments are ``obs_dim``, ``act_dim``, ``cost_limit`` and ``seed`` (from the
     harness) plus every key of the algorithm's YAML file except ``name`` and ``_target_``.
+    ``cost_limit`` is a float, or a list of m floats for a task with m constraints; an algorithm
+    that handles only one sets ``max_constraints = 1`` and ``constraint_limits`` refuses more.
     """
 
     policy: GaussianPolicy
+    max_constraints: int | None = None  # None: any number of simultaneous constraints
+
+    @classmethod
+    def constraint_limits(cls, cost_limit: float | Sequence[float]) -> list[float]:
+        """The limits d_1..d_m as a list; a clear error when this algorithm cannot handle m of them."""
+        limits = [float(v) for v in cost_limit] if isinstance(cost_limit, Sequence) else [float(cost_limit)]
+        if cls.max_constraints is not None and len(limits) > cls.max_constraints:
+            raise ValueError(f"{cls.__name__} handles at most {cls.max_constraints} constraint(s) but the task "
+                             f"declares {len(limits)}; pick an algorithm that supports several (README, Algorithms)")
+        return limits
 
     @abc.abstractmethod
     def update(self, batch: RolloutBatch) -> dict[str, float]:

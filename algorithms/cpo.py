@@ -6,15 +6,19 @@ Each update solves, in the trust region around pi_k,
 
 with g the reward-surrogate gradient, b the cost-surrogate gradient at trajectory scale,
 c = J_C(pi_k) - d and H the Fisher matrix, through its two-variable dual (``solve_cpo_dual``).
+With several constraints (b and c gain a row each) the dual is solved numerically
+(``solve_cpo_dual_numeric``, in ``cpo_multi_constraint_dual``).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from algorithms.actor_critic import UpdateData, surrogate
+from algorithms.cpo_multi_constraint_dual import solve_cpo_dual_numeric
 from algorithms.mlp import flat_params
 from algorithms.trust_region import TrustRegionAlgorithm
 
@@ -74,31 +78,32 @@ def solve_cpo_dual(q: float, r: float, s: float, c: float, delta: float) -> tupl
     return lam, nu, "violating" if c > 0 else "feasible"
 
 
-def accept_cpo_step(mode: str, c: float, surrogate_gain: float, cost_change: float) -> bool:
-    """Line-search rule (KL is checked by the caller).
+def accept_cpo_step(mode: str, c, surrogate_gain: float, cost_change) -> bool:
+    """Line-search rule (KL is checked by the caller); ``c`` and ``cost_change`` per constraint.
 
-    The cost surrogate may rise by at most max(-c, 0) (so the linearized J_C stays <= d); in
-    recovery it must fall. The reward surrogate must improve only when pi_k is feasible (c <= 0).
+    Each cost surrogate may rise by at most max(-c_k, 0) (so the linearized J_Ck stays <= d_k); in
+    recovery every violated one must fall instead. The reward surrogate must improve only when pi_k
+    is feasible (all c_k <= 0).
     """
+    c, cost_change = np.atleast_1d(np.asarray(c, float)), np.atleast_1d(np.asarray(cost_change, float))
+    violated = c > 0
     if mode == "recovery":
-        return cost_change < 0
-    if cost_change > max(-c, 0.0):
+        return bool(np.all(cost_change[violated] < 0) and np.all(cost_change[~violated] <= -c[~violated]))
+    if np.any(cost_change > np.maximum(-c, 0.0)):
         return False
-    return surrogate_gain > 0 or c > 0
+    return bool(surrogate_gain > 0 or np.any(violated))
 
 
 class CPO(TrustRegionAlgorithm):
-    """CPO: a trust-region step that keeps the linearized constraint satisfied."""
+    """CPO: a trust-region step that keeps the linearized constraints satisfied."""
 
     def policy_step(self, data: UpdateData) -> dict[str, float]:
         advantages, g, b, h_inv_g, h_inv_b, hvp = self.natural_gradients(data)
-        q, r, s = float(g @ h_inv_g), float(g @ h_inv_b), float(b @ h_inv_b)
-        c = data.episode_cost - self.cost_limit
-        lam, nu, mode = solve_cpo_dual(q, r, s, c, self.max_kl)
-        if mode == "recovery":
-            step = -math.sqrt(2 * self.max_kl / s) * h_inv_b
-        else:
-            step = (h_inv_g - nu * h_inv_b) / lam
+        q = float(g @ h_inv_g)
+        r = np.array([float(g @ h_inv_b_k) for h_inv_b_k in h_inv_b])  # one dot product each, as for m = 1
+        S = np.array([[float(b_j @ h_inv_b_k) for h_inv_b_k in h_inv_b] for b_j in b])
+        c = data.episode_costs - self.cost_limits
+        step, lam, nu, mode = self._dual_step(q, r, S, c, h_inv_g, h_inv_b)
         step, step_scale = self.clip_to_trust_region(step, hvp)
 
         with torch.no_grad():
@@ -112,11 +117,27 @@ class CPO(TrustRegionAlgorithm):
         return stats | {
             "cpo_mode": float(CPO_MODES[mode]),
             "cpo_lambda": lam,
-            "cpo_nu": nu,
+            **self.per_constraint("cpo_nu", nu),
             "cpo_q": q,
-            "cpo_r": r,
-            "cpo_s": s,
-            "cpo_c": c,
+            **self.per_constraint("cpo_r", r),
+            **self.per_constraint("cpo_s", np.diag(S)),
+            **self.per_constraint("cpo_c", c),
             "cpo_step_scale": step_scale,
-            "cost_change_predicted": float(b @ moved),
+            **self.per_constraint("cost_change_predicted", [float(b_k @ moved) for b_k in b]),
         }
+
+    def _dual_step(self, q, r, S, c, h_inv_g, h_inv_b) -> tuple[torch.Tensor, float, np.ndarray, str]:
+        """The step x* from the dual: closed form for one constraint, numeric for several."""
+        if self.num_constraints == 1:
+            lam, nu, mode = solve_cpo_dual(q, float(r[0]), float(S[0, 0]), float(c[0]), self.max_kl)
+            if mode == "recovery":
+                return -math.sqrt(2 * self.max_kl / float(S[0, 0])) * h_inv_b[0], lam, np.array([nu]), mode
+            return (h_inv_g - nu * h_inv_b[0]) / lam, lam, np.array([nu]), mode
+        solution = solve_cpo_dual_numeric(q, r, S, c, self.max_kl)
+        if solution.mode == "recovery":  # the smallest step meeting every linearized constraint, to the KL edge
+            mu = solution.recovery_weights
+            step = -(torch.from_numpy(mu).float() @ h_inv_b)
+            scale = math.sqrt(2 * self.max_kl / max(float(mu @ S @ mu), 1e-12))
+            return step * scale, 0.0, solution.nu, solution.mode
+        step = (h_inv_g - torch.from_numpy(solution.nu).float() @ h_inv_b) / solution.lam
+        return step, solution.lam, solution.nu, solution.mode

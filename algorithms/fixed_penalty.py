@@ -1,19 +1,25 @@
-"""Fixed-penalty TRPO (the paper's Figure 3): TRPO on reward - beta * cost."""
+"""Fixed-penalty TRPO (the paper's Figure 3): TRPO on reward - beta * cost (one beta, or one per constraint)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 
-from algorithms.actor_critic import UpdateData, standardize
+from algorithms.actor_critic import UpdateData, penalize, standardize
 from algorithms.trust_region import TrustRegionAlgorithm
 
 
 class FixedPenalty(TrustRegionAlgorithm):
     """The constraint becomes a fixed price ``beta`` per unit of cost."""
 
-    def __init__(self, *args, beta: float = 1.0, **kwargs) -> None:
+    def __init__(self, *args, beta: float | Sequence[float] = 1.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.beta = float(beta)
+        betas = np.atleast_1d(np.asarray(beta, dtype=float))
+        if len(betas) not in (1, self.num_constraints):
+            raise ValueError(f"beta needs one value or one per constraint ({self.num_constraints}), got {len(betas)}")
+        self.betas = np.broadcast_to(betas, (self.num_constraints,)).copy()
 
     def policy_advantages(self, data: UpdateData) -> torch.Tensor:
-        return standardize(data.reward_advantages - self.beta * data.cost_advantages)
+        return standardize(penalize(data.reward_advantages, data.cost_advantages, self.betas))

@@ -38,6 +38,8 @@ def project_multiplier(nu: float, violation: float, lr: float, nu_max: float) ->
 class FOCOPS(FirstOrderAlgorithm):
     """The first-order base with FOCOPS's loss and its nu update."""
 
+    max_constraints = 1  # one multiplier nu in the paper's derivation
+
     def __init__(self, *args, lam: float = 1.5, eta: float = 0.02, nu_init: float = 0.0, nu_lr: float = 0.01,
                  nu_max: float = 2.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -47,7 +49,8 @@ class FOCOPS(FirstOrderAlgorithm):
         self._kept: list[float] = []
 
     def policy_step(self, data: UpdateData) -> dict[str, float]:
-        self.nu = project_multiplier(self.nu, data.episode_cost - self.cost_limit, self.nu_lr, self.nu_max)
+        violation = float(data.episode_costs[0] - self.cost_limits[0])
+        self.nu = project_multiplier(self.nu, violation, self.nu_lr, self.nu_max)
         self._kept = []
         stats = super().policy_step(data)
         kept = sum(self._kept) / len(self._kept) if self._kept else 1.0
@@ -55,7 +58,7 @@ class FOCOPS(FirstOrderAlgorithm):
 
     def policy_advantages(self, data: UpdateData) -> torch.Tensor:
         """The per-sample weights (A - nu A_C) / lambda."""
-        return focops_weights(standardize(data.reward_advantages), standardize(data.cost_advantages), self.nu,
+        return focops_weights(standardize(data.reward_advantages), standardize(data.cost_advantages[0]), self.nu,
                               self.lam)
 
     def policy_loss(self, batch: Minibatch) -> torch.Tensor:

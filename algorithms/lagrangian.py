@@ -1,14 +1,16 @@
 """Primal-dual optimization (PDO), the paper's Lagrangian baseline.
 
 The policy takes a TRPO step on the advantage of reward - lambda * cost; then the multiplier
-moves by dual gradient ascent: lambda <- max(0, lambda + lr * (J_C - d)).
+moves by dual gradient ascent: lambda <- max(0, lambda + lr * (J_C - d)). With several
+constraints there is one multiplier per constraint, each following its own J_Ck - d_k.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from algorithms.actor_critic import UpdateData, standardize
+from algorithms.actor_critic import UpdateData, penalize, standardize
 from algorithms.trust_region import TrustRegionAlgorithm
 
 
@@ -18,19 +20,19 @@ class Lagrangian(TrustRegionAlgorithm):
     def __init__(self, *args, lambda_lr: float = 0.01, lambda_init: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.lambda_lr = float(lambda_lr)
-        self.multiplier = float(lambda_init)
+        self.multipliers = np.full(self.num_constraints, float(lambda_init))
 
     def policy_advantages(self, data: UpdateData) -> torch.Tensor:
-        return standardize(data.reward_advantages - self.multiplier * data.cost_advantages)
+        return standardize(penalize(data.reward_advantages, data.cost_advantages, self.multipliers))
 
     def after_update(self, data: UpdateData) -> dict[str, float]:
-        used = self.multiplier
-        self.multiplier = max(0.0, self.multiplier + self.lambda_lr * (data.episode_cost - self.cost_limit))
-        return {"lagrange_multiplier": used}
+        used = self.multipliers
+        self.multipliers = np.maximum(0.0, used + self.lambda_lr * (data.episode_costs - self.cost_limits))
+        return self.per_constraint("lagrange_multiplier", used)
 
     def state_dict(self) -> dict:
-        return super().state_dict() | {"multiplier": self.multiplier}
+        return super().state_dict() | {"multipliers": self.multipliers.tolist()}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        self.multiplier = state["multiplier"]
+        self.multipliers = np.atleast_1d(np.array(state.get("multipliers", state.get("multiplier")), dtype=float))

@@ -34,14 +34,17 @@ def kl_projection(step: torch.Tensor, b: torch.Tensor, h_inv_b: torch.Tensor, c:
 class PCPO(TrustRegionAlgorithm):
     """Reward step in the trust region, then the KL projection onto the linearized constraint."""
 
+    max_constraints = 1  # the projection here is onto one half-space
+
     def policy_step(self, data: UpdateData) -> dict[str, float]:
         advantages, g, b, h_inv_g, h_inv_b, hvp = self.natural_gradients(data)
+        b, h_inv_b = b[0], h_inv_b[0]
         q = max(float(h_inv_g @ hvp(h_inv_g)), _EPS)
         reward_step = math.sqrt(2 * self.max_kl / q) * h_inv_g
-        c = data.episode_cost - self.cost_limit
+        c = float(data.episode_costs[0] - self.cost_limits[0])
         step, multiplier = kl_projection(reward_step, b, h_inv_b, c)
         start = flat_params(self.policy)
-        stats = self.search(data, step, lambda _surr, cost_change: cost_change <= max(-c, 0.0), advantages)
+        stats = self.search(data, step, lambda _surr, cost_change: cost_change[0] <= max(-c, 0.0), advantages)
         moved = flat_params(self.policy) - start
         return stats | {
             "pcpo_projection": multiplier,

@@ -5,12 +5,15 @@ integral alone (which is all gradient ascent is): the proportional and derivativ
 J_C before the integral winds up, which damps the cost oscillations of plain Lagrangian methods.
     delta = J_C - d;  I <- max(0, I + Ki delta);  P <- EMA_p(delta);  C <- EMA_d(J_C)
     lambda = max(0, Kp P + I + Kd max(0, C - C_{d_delay updates ago}))
-The policy step is PPO-Lagrangian's (``PenalizedPPO``); OmniSafe's CPPOPID defaults.
+The policy step is PPO-Lagrangian's (``PenalizedPPO``); OmniSafe's CPPOPID defaults. With several
+constraints, one independent controller per constraint.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from algorithms.actor_critic import UpdateData
 from algorithms.ppo_lagrangian import PenalizedPPO
@@ -63,25 +66,26 @@ class PIDLagrangian(PenalizedPPO):
         super().__init__(*args, lambda_init=lambda_init, **kwargs)
         self.gains = PIDGains(pid_kp, pid_ki, pid_kd, int(pid_d_delay), pid_delta_p_ema_alpha, pid_delta_d_ema_alpha,
                               lambda_max)
-        self.pid = PIDState(integral=float(lambda_init))
+        self.pids = [PIDState(integral=float(lambda_init)) for _ in range(self.num_constraints)]
 
-    def next_multiplier(self, episode_cost: float) -> float:
-        self.pid, multiplier = pid_update(self.pid, episode_cost, self.cost_limit, self.gains)
-        return multiplier
+    def next_multipliers(self, episode_costs: np.ndarray) -> np.ndarray:
+        steps = [pid_update(pid, float(cost), float(limit), self.gains)
+                 for pid, cost, limit in zip(self.pids, episode_costs, self.cost_limits, strict=True)]
+        self.pids = [pid for pid, _ in steps]
+        return np.array([multiplier for _, multiplier in steps])
 
     def policy_step(self, data: UpdateData) -> dict[str, float]:
-        stats = super().policy_step(data)  # updates self.pid first
-        return stats | {"pid_integral": self.pid.integral, "pid_proportional": self.pid.smoothed_delta,
-                        "pid_smoothed_cost": self.pid.smoothed_cost}
+        stats = super().policy_step(data)  # updates self.pids first
+        return (stats | self.per_constraint("pid_integral", [pid.integral for pid in self.pids])
+                | self.per_constraint("pid_proportional", [pid.smoothed_delta for pid in self.pids])
+                | self.per_constraint("pid_smoothed_cost", [pid.smoothed_cost for pid in self.pids]))
 
     def state_dict(self) -> dict:
-        pid = self.pid
-        return super().state_dict() | {"pid": {"integral": pid.integral, "smoothed_delta": pid.smoothed_delta,
-                                               "smoothed_cost": pid.smoothed_cost,
-                                               "cost_history": list(pid.cost_history)}}
+        return super().state_dict() | {"pids": [
+            {"integral": pid.integral, "smoothed_delta": pid.smoothed_delta, "smoothed_cost": pid.smoothed_cost,
+             "cost_history": list(pid.cost_history)} for pid in self.pids]}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        saved = state["pid"]
-        self.pid = PIDState(saved["integral"], saved["smoothed_delta"], saved["smoothed_cost"],
-                            tuple(saved["cost_history"]))
+        self.pids = [PIDState(saved["integral"], saved["smoothed_delta"], saved["smoothed_cost"],
+                              tuple(saved["cost_history"])) for saved in state["pids"]]

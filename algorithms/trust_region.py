@@ -65,16 +65,17 @@ class TrustRegionAlgorithm(ActorCritic):
         return make_fisher_vector_product(self.policy, data.obs[idx], self.cg_damping)
 
     def natural_gradients(self, data: UpdateData):
-        """Reward and cost gradients g, b and their natural directions H^-1 g, H^-1 b (CPO, PCPO).
+        """Reward and cost gradients g, b_k and their natural directions H^-1 g, H^-1 b_k (CPO, PCPO).
 
-        Returns (advantages, g, b, h_inv_g, h_inv_b, hvp); b is at trajectory scale.
+        Returns (advantages, g, b, h_inv_g, h_inv_b, hvp); b and h_inv_b are (m, n), one row per
+        constraint, b at trajectory scale.
         """
         advantages = self.policy_advantages(data)
         g = self.gradient(data, advantages)
-        b = flat_grad(self.cost_surrogate(data), self.policy).detach()
+        b = torch.stack([flat_grad(cost, self.policy).detach() for cost in self.cost_surrogates(data)])
         hvp = self.fisher_product(data)
         h_inv_g = conjugate_gradient(hvp, g, self.cg_iters)
-        h_inv_b = conjugate_gradient(hvp, b, self.cg_iters)
+        h_inv_b = torch.stack([conjugate_gradient(hvp, b_k, self.cg_iters) for b_k in b])
         return advantages, g, b, h_inv_g, h_inv_b, hvp
 
     def clip_to_trust_region(self, step: torch.Tensor, hvp) -> tuple[torch.Tensor, float]:
@@ -91,30 +92,36 @@ class TrustRegionAlgorithm(ActorCritic):
         return step * scale, scale
 
     def search(self, data: UpdateData, full_step: torch.Tensor, improves, advantages: torch.Tensor) -> dict[str, float]:
-        """Backtrack along ``full_step`` until KL <= max_kl and ``improves(surr, cost_surr)``."""
+        """Backtrack along ``full_step`` until KL <= max_kl and ``improves(surr, cost_changes)``.
+
+        ``cost_changes`` is the (m,) array of changes of the cost surrogates, one per constraint.
+        """
         start = flat_params(self.policy)
         with torch.no_grad():
             old_mean = self.policy.mean_net(data.obs)
             old_log_std = self.policy.log_std.detach().clone()
-            cost_before = float(self.cost_surrogate(data))
+            cost_before = self._cost_surrogate_values(data)
 
         def accept(candidate: torch.Tensor) -> bool:
             set_flat_params(self.policy, candidate)
             with torch.no_grad():
                 kl = float(mean_kl(self.policy, data.obs, old_mean, old_log_std))
                 surr = float(surrogate(self.policy, data, advantages))
-                cost = float(self.cost_surrogate(data)) - cost_before
+                cost = self._cost_surrogate_values(data) - cost_before
             return bool(np.isfinite(surr) and kl <= self.max_kl and improves(surr, cost))
 
         result = backtracking_line_search(start, full_step, accept, self.backtrack_ratio, self.max_backtracks)
         set_flat_params(self.policy, result.params)
         with torch.no_grad():
             kl = float(mean_kl(self.policy, data.obs, old_mean, old_log_std))
-            cost_change = float(self.cost_surrogate(data)) - cost_before
+            cost_change = self._cost_surrogate_values(data) - cost_before
         return {
             "kl": kl,
             "line_search_backtracks": float(result.backtracks),
             "line_search_accepted": float(result.accepted),
-            "surrogate_cost_change": cost_change,
+            **self.per_constraint("surrogate_cost_change", cost_change),
             "entropy": float(self.policy.entropy().detach()),
         }
+
+    def _cost_surrogate_values(self, data: UpdateData) -> np.ndarray:
+        return np.array([float(cost) for cost in self.cost_surrogates(data)])

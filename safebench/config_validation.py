@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from safebench import CONF_DIR
 from safebench.checkpoint import checkpoint_path
+from safebench.constraints import constraint_problems
 
 WANDB_MODES = ("disabled", "offline", "online")
 
@@ -35,7 +36,7 @@ def validate_config(cfg: DictConfig) -> list[str]:
     """Every problem found in a composed config, as short sentences (empty when fine)."""
     problems: list[str] = []
     _number(cfg, "seed", integer=True, minimum=0, problems=problems)
-    _number(cfg, "task.cost_limit", integer=False, minimum=0, problems=problems)
+    problems += constraint_problems(cfg.task)
     horizon = _number(cfg, "task.horizon", integer=True, minimum=1, problems=problems)
     batch = _number(cfg, "train.batch_size", integer=True, minimum=1, problems=problems)
     _number(cfg, "train.total_steps", integer=True, minimum=1, problems=problems)

@@ -31,13 +31,14 @@ class RolloutCollector:
         obs = np.zeros((n, T, obs_dim), np.float32)
         actions = np.zeros((n, T, act_dim), np.float32)
         log_probs = np.zeros((n, T), np.float32)
-        rewards, costs = np.zeros((n, T)), np.zeros((n, T))
+        m = self.vec_env.num_costs
+        rewards, costs = np.zeros((n, T)), np.zeros((n, T, m))
         terminated, episode_end = np.zeros((n, T), bool), np.zeros((n, T), bool)
         bootstrap_index: list[int] = []
         bootstrap_obs: list[np.ndarray] = []
-        ep_return, ep_cost, ep_len = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
+        ep_return, ep_cost, ep_len = np.zeros(n), np.zeros((n, m)), np.zeros(n, np.int64)
         done_returns: list[float] = []
-        done_costs: list[float] = []
+        done_costs: list[np.ndarray] = []
         done_lengths: list[int] = []
 
         current = self.normalizer.normalize(raw)
@@ -56,7 +57,7 @@ class RolloutCollector:
             ep_len += 1
             for i in np.flatnonzero(done):
                 done_returns.append(ep_return[i])
-                done_costs.append(ep_cost[i])
+                done_costs.append(ep_cost[i].copy())
                 done_lengths.append(int(ep_len[i]))
                 ep_return[i] = ep_cost[i] = ep_len[i] = 0
                 if step.truncated[i] and not step.terminated[i]:
@@ -74,6 +75,6 @@ class RolloutCollector:
             terminated=terminated, episode_end=episode_end,
             bootstrap_index=np.asarray(bootstrap_index, np.int64)[order],
             bootstrap_obs=np.asarray(bootstrap_obs, np.float32).reshape(-1, obs_dim)[order],
-            episode_returns=np.asarray(done_returns), episode_costs=np.asarray(done_costs),
+            episode_returns=np.asarray(done_returns), episode_costs=np.asarray(done_costs).reshape(-1, m),
             episode_lengths=np.asarray(done_lengths),
         )

@@ -29,13 +29,13 @@ def _shared(ctx, shape: tuple[int, ...]) -> tuple[object, np.ndarray]:
     return raw, np.frombuffer(raw, dtype=np.float64).reshape(shape)
 
 
-def _worker(env_fn, lo: int, hi: int, raws: dict, shapes: dict, conn) -> None:
+def _worker(env_fn, lo: int, hi: int, num_costs: int, raws: dict, shapes: dict, conn) -> None:
     """Serve reset/step/close commands for environments [lo, hi) until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the learner handles Ctrl-C and closes us
     arrays = {k: np.frombuffer(raws[k], dtype=np.float64).reshape(shapes[k]) for k in raws}
     envs = None
     try:
-        envs = SyncVectorEnv([env_fn] * (hi - lo))
+        envs = SyncVectorEnv([env_fn] * (hi - lo), num_costs)
         conn.send(("ready", None))
         while True:
             command, payload = conn.recv()
@@ -64,16 +64,17 @@ def _worker(env_fn, lo: int, hi: int, raws: dict, shapes: dict, conn) -> None:
 class SubprocessVectorEnv:
     """``num_envs`` environments split over ``workers`` processes; same contract as SyncVectorEnv."""
 
-    def __init__(self, env_fn: Callable[[], gym.Env], num_envs: int, workers: int) -> None:
+    def __init__(self, env_fn: Callable[[], gym.Env], num_envs: int, workers: int, num_costs: int = 1) -> None:
         ctx = mp.get_context("spawn")
         probe = env_fn()
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
         probe.close()
-        self.num_envs = num_envs
+        self.num_envs, self.num_costs = num_envs, num_costs
         obs_dim = int(np.prod(self.observation_space.shape))
         act_dim = int(np.prod(self.action_space.shape))
         shapes = {"actions": (num_envs, act_dim), "obs": (num_envs, obs_dim), "final_obs": (num_envs, obs_dim),
-                  "rewards": (num_envs,), "costs": (num_envs,), "terminated": (num_envs,), "truncated": (num_envs,)}
+                  "rewards": (num_envs,), "costs": (num_envs, num_costs), "terminated": (num_envs,),
+                  "truncated": (num_envs,)}
         raws, self._arrays = {}, {}
         for name, shape in shapes.items():
             raws[name], self._arrays[name] = _shared(ctx, shape)
@@ -82,7 +83,8 @@ class SubprocessVectorEnv:
         self._conns, self._processes = [], []
         for lo, hi in self._slices:
             parent, child = ctx.Pipe()
-            process = ctx.Process(target=_worker, args=(env_fn, int(lo), int(hi), raws, shapes, child), daemon=True)
+            process = ctx.Process(target=_worker, args=(env_fn, int(lo), int(hi), num_costs, raws, shapes, child),
+                                  daemon=True)
             process.start()
             child.close()
             self._conns.append(parent)

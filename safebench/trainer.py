@@ -20,6 +20,7 @@ from algorithms.base import Algorithm
 from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.rollout_batch import RolloutBatch
 from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from safebench.constraints import Constraints
 from safebench.errors import NonFiniteError
 from safebench.parallelism import Parallelism
 from safebench.run_files import (
@@ -71,8 +72,8 @@ def build_algorithm(cfg: DictConfig, obs_dim: int, act_dim: int) -> Algorithm:
     params = OmegaConf.to_container(cfg.algo, resolve=True)
     target = params.pop("_target_")
     params.pop("name")
-    return get_class(target)(obs_dim=obs_dim, act_dim=act_dim, cost_limit=float(cfg.task.cost_limit),
-                             seed=int(cfg.seed), **params)
+    cost_limit = Constraints.from_task(cfg.task).algorithm_limit
+    return get_class(target)(obs_dim=obs_dim, act_dim=act_dim, cost_limit=cost_limit, seed=int(cfg.seed), **params)
 
 
 def env_factory(cfg: DictConfig):
@@ -92,6 +93,7 @@ class Components:
     algo: Algorithm
     normalizer: ObservationNormalizer
     collector: RolloutCollector
+    constraints: Constraints
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -116,7 +118,8 @@ def build_components(cfg: DictConfig) -> Components:
     budget = Budget.from_config(cfg)
     parallelism = Parallelism.from_config(cfg)
     parallelism.configure_torch()
-    vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers)
+    constraints = Constraints.from_task(cfg.task)
+    vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers, constraints.count)
     try:
         obs_dim = int(np.prod(vec_env.observation_space.shape))
         algo = build_algorithm(cfg, obs_dim, int(np.prod(vec_env.action_space.shape)))
@@ -125,7 +128,7 @@ def build_components(cfg: DictConfig) -> Components:
     except BaseException:
         vec_env.close()
         raise
-    return Components(budget, parallelism, generator, vec_env, algo, normalizer, collector)
+    return Components(budget, parallelism, generator, vec_env, algo, normalizer, collector, constraints)
 
 
 def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -149,7 +152,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             wandb.finish()
     finally:
         parts.vec_env.close()
-    summary = summarize(progress.rows, float(cfg.task.cost_limit), parts.budget.epochs)
+    summary = summarize(progress.rows, parts.constraints, parts.budget.epochs)
     atomic_write_json(run_dir / SUMMARY_FILE, summary)
     finish_manifest(run_dir)
     return summary
@@ -165,12 +168,13 @@ def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState
         check_finite(epoch, batch, stats, parts.algo)
         state.epoch, state.env_steps = epoch + 1, state.env_steps + batch.num_steps
         state.elapsed_s += sample_s + update_s
-        row = progress_row(state, batch, stats, float(cfg.task.cost_limit), sample_s, update_s)
+        row = progress_row(state, batch, stats, parts.constraints, sample_s, update_s)
         progress.append(row)
         wandb.log(row)
-        log.info("update %d/%d | steps %s | %.0f steps/s | return %.2f | cost %.2f (limit %g)", epoch + 1,
-                 epochs, f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"], row["cost_mean"],
-                 row["cost_limit"])
+        costs = ", ".join(f"{row[c.column('cost_mean', k)]:.2f} (limit {c.limits[k]:g})"
+                          for c in [parts.constraints] for k in range(c.count))
+        log.info("update %d/%d | steps %s | %.0f steps/s | return %.2f | cost %s", epoch + 1, epochs,
+                 f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"], costs)
         if state.epoch % checkpoint_every == 0 or state.epoch == epochs:
             save_checkpoint(run_dir, {
                 "identity": identity, "epoch": state.epoch, "env_steps": state.env_steps,
@@ -205,49 +209,57 @@ def check_finite(epoch: int, batch: RolloutBatch, stats: dict[str, float], algo:
                              f"algorithm.")
 
 
-def progress_row(state: TrainingState, batch: RolloutBatch, stats: dict[str, float], cost_limit: float,
+def progress_row(state: TrainingState, batch: RolloutBatch, stats: dict[str, float], constraints: Constraints,
                  sample_s: float, update_s: float) -> dict[str, Any]:
-    """One progress.csv row: the columns of SPEC section 5, then the algorithm's diagnostics."""
+    """One progress.csv row: the columns of SPEC section 5 (per constraint when there are several), then the
+    algorithm's diagnostics."""
     has_episodes = len(batch.episode_returns) > 0
     row: dict[str, Any] = {
         "epoch": state.epoch,
         "env_steps": state.env_steps,
         "return_mean": float(batch.episode_returns.mean()) if has_episodes else math.nan,
         "return_std": float(batch.episode_returns.std()) if has_episodes else math.nan,
-        "cost_mean": float(batch.episode_costs.mean()) if has_episodes else math.nan,
-        "ep_len_mean": float(batch.episode_lengths.mean()) if has_episodes else math.nan,
-        "episodes": len(batch.episode_returns),
-        "cost_limit": cost_limit,
-        "batch_cost": float(batch.costs.sum()),
-        "batch_steps": batch.num_steps,
-        "violation": float(np.maximum(batch.episode_costs - cost_limit, 0).sum()),
-        "kl": stats.pop("kl", math.nan),
-        "entropy": stats.pop("entropy", math.nan),
     }
+    for k, limit in enumerate(constraints.limits):
+        row[constraints.column("cost_mean", k)] = float(batch.episode_cost_column(k).mean()) if has_episodes \
+            else math.nan
+    row |= {"ep_len_mean": float(batch.episode_lengths.mean()) if has_episodes else math.nan,
+            "episodes": len(batch.episode_returns)}
+    for k, limit in enumerate(constraints.limits):
+        row[constraints.column("cost_limit", k)] = limit
+        row[constraints.column("batch_cost", k)] = float(batch.cost_column(k).sum())
+    row["batch_steps"] = batch.num_steps
+    for k, limit in enumerate(constraints.limits):
+        row[constraints.column("violation", k)] = float(np.maximum(batch.episode_cost_column(k) - limit, 0).sum())
+    row |= {"kl": stats.pop("kl", math.nan), "entropy": stats.pop("entropy", math.nan)}
     row |= dict(sorted(stats.items()))
     row |= {"time_s": state.elapsed_s, "sample_time_s": sample_s, "update_time_s": update_s,
             "steps_per_s": batch.num_steps / max(sample_s + update_s, 1e-9)}
     return row
 
 
-def summarize(rows: list[dict[str, Any]], cost_limit: float, epochs: int) -> dict[str, Any]:
+def summarize(rows: list[dict[str, Any]], constraints: Constraints, epochs: int) -> dict[str, Any]:
     """Final figures: 'final' averages the updates in the last 10% of env steps."""
     if not rows:
         return {"status": "empty"}
     total = rows[-1]["env_steps"]
     final = [r for r in rows if r["env_steps"] >= 0.9 * total] or rows[-1:]
-    return {
+    summary = {
         "status": "complete" if rows[-1]["epoch"] >= epochs else "incomplete",
         "epochs": rows[-1]["epoch"],
         "env_steps": total,
         "final_return": float(np.nanmean([r["return_mean"] for r in final])),
-        "final_cost": float(np.nanmean([r["cost_mean"] for r in final])),
         "best_return": float(np.nanmax([r["return_mean"] for r in rows])),
-        "cost_limit": cost_limit,
-        "cumulative_violation": float(sum(r["violation"] for r in rows)),
-        "cost_rate": float(sum(r["batch_cost"] for r in rows) / total),
-        "wall_time_s": float(rows[-1]["time_s"]),
     }
+    for k, limit in enumerate(constraints.limits):
+        column = partial(constraints.column, k=k)
+        summary |= {
+            column("final_cost"): float(np.nanmean([r[column("cost_mean")] for r in final])),
+            column("cost_limit"): limit,
+            column("cumulative_violation"): float(sum(r[column("violation")] for r in rows)),
+            column("cost_rate"): float(sum(r[column("batch_cost")] for r in rows) / total),
+        }
+    return summary | {"wall_time_s": float(rows[-1]["time_s"])}
 
 
 def finish_manifest(run_dir: Path) -> None:

@@ -3,6 +3,8 @@
 All vector envs here share one contract: ``reset(seeds) -> obs`` and ``step(actions) -> VectorStep``
 with automatic reset of finished episodes inside the same call, so that ``obs`` is always the
 observation the policy acts on next and ``final_obs`` keeps what a finished episode ended in.
+Costs come as (num_envs, num_costs): ``info["cost"]`` for one constraint, the vector
+``info["costs"]`` for a task with several.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class VectorStep:
 
     obs: np.ndarray  # next observations (after auto-reset where an episode ended)
     rewards: np.ndarray
-    costs: np.ndarray
+    costs: np.ndarray  # (num_envs, num_costs)
     terminated: np.ndarray
     truncated: np.ndarray
     final_obs: np.ndarray  # the last observation of episodes that ended (rows where done)
@@ -29,9 +31,9 @@ class VectorStep:
 class SyncVectorEnv:
     """Steps a list of environments one after another in the calling process."""
 
-    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]]) -> None:
+    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], num_costs: int = 1) -> None:
         self.envs = [fn() for fn in env_fns]
-        self.num_envs = len(self.envs)
+        self.num_envs, self.num_costs = len(self.envs), num_costs
         self.observation_space = self.envs[0].observation_space
         self.action_space = self.envs[0].action_space
         obs_dim = int(np.prod(self.observation_space.shape))
@@ -45,11 +47,11 @@ class SyncVectorEnv:
 
     def step(self, actions: np.ndarray) -> VectorStep:
         n = self.num_envs
-        rewards, costs = np.zeros(n), np.zeros(n)
+        rewards, costs = np.zeros(n), np.zeros((n, self.num_costs))
         terminated, truncated = np.zeros(n, bool), np.zeros(n, bool)
         for i, env in enumerate(self.envs):
             obs, rewards[i], terminated[i], truncated[i], info = env.step(actions[i])
-            costs[i] = info["cost"]
+            costs[i] = step_costs(info, self.num_costs)
             if terminated[i] or truncated[i]:
                 self._final[i] = obs
                 obs = env.reset()[0]
@@ -61,10 +63,21 @@ class SyncVectorEnv:
             env.close()
 
 
-def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int, workers: int = 0):
+def step_costs(info: dict, num_costs: int) -> np.ndarray | float:
+    """A step's cost(s): ``info["cost"]`` for one constraint, the vector ``info["costs"]`` for several."""
+    if num_costs == 1:
+        return info["cost"]
+    costs = np.asarray(info["costs"], dtype=float)
+    if costs.shape != (num_costs,):
+        raise ValueError(f"the task declares {num_costs} constraints but its step info['costs'] has shape "
+                         f"{costs.shape}")
+    return costs
+
+
+def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int, workers: int = 0, num_costs: int = 1):
     """``workers`` = 0: step in this process; > 0: that many worker processes share the envs."""
     if workers and workers > 0 and num_envs > 1:
         from safebench.subprocess_vector_env import SubprocessVectorEnv
 
-        return SubprocessVectorEnv(env_fn, num_envs, min(workers, num_envs))
-    return SyncVectorEnv([env_fn] * num_envs)
+        return SubprocessVectorEnv(env_fn, num_envs, min(workers, num_envs), num_costs)
+    return SyncVectorEnv([env_fn] * num_envs, num_costs)

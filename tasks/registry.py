@@ -18,9 +18,10 @@ class TaskSpec:
     entry_point: Callable[..., gym.Env]
     robot: str
     horizon: int
-    cost_limit: float
+    cost_limit: float | tuple[float, ...]  # d, or one d_k per constraint of info["costs"]
     batch_size: int
     cost_gae_lambda: float
+    cost_names: tuple[str, ...] = ("cost",)  # one per constraint (several: the step info carries "costs")
 
 
 _TASKS: dict[str, TaskSpec] = {}

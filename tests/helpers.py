@@ -27,16 +27,18 @@ def bandit_batch(policy: GaussianPolicy, num_envs: int, horizon: int, generator:
                  reward_fn, cost_fn) -> RolloutBatch:
     """A batch from a stateless problem: constant observation, per-step reward_fn(a) and cost_fn(a).
 
-    Every row holds whole episodes of length ``horizon`` (truncated, so values bootstrap)."""
+    ``cost_fn`` returns (N, T) for one constraint or (N, T, m) for several. Every row holds whole
+    episodes of length ``horizon`` (truncated, so values bootstrap)."""
     steps = horizon * 4
     obs = np.zeros((num_envs, steps, 1), np.float32)
     actions, log_probs = policy.act(torch.zeros(num_envs * steps, 1), generator)
     a = actions.numpy().reshape(num_envs, steps, -1)
     rewards = reward_fn(a).astype(np.float64)
     costs = cost_fn(a).astype(np.float64)
+    costs = costs[..., None] if costs.ndim == 2 else costs
     episode_end = np.zeros((num_envs, steps), bool)
     episode_end[:, horizon - 1 :: horizon] = True
-    ep_costs = costs.reshape(num_envs, -1, horizon).sum(-1).reshape(-1)
+    ep_costs = costs.reshape(num_envs, -1, horizon, costs.shape[-1]).sum(2).reshape(-1, costs.shape[-1])
     ep_returns = rewards.reshape(num_envs, -1, horizon).sum(-1).reshape(-1)
     flat_ends = np.flatnonzero(episode_end.reshape(-1))
     return RolloutBatch(

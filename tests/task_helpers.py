@@ -7,7 +7,8 @@ import numpy as np
 PAPER_TASKS = ["point_circle", "ant_circle", "humanoid_circle", "point_gather", "ant_gather"]
 VELOCITY_TASKS = ["half_cheetah_velocity", "hopper_velocity", "walker2d_velocity", "ant_velocity",
                   "humanoid_velocity", "swimmer_velocity"]
-ALL_TASKS = PAPER_TASKS + VELOCITY_TASKS
+MULTI_CONSTRAINT_TASKS = ["point_circle_speed"]
+ALL_TASKS = PAPER_TASKS + VELOCITY_TASKS + MULTI_CONSTRAINT_TASKS
 
 # name: (gymnasium id, observation size, action size), as documented in tasks/README.md
 LAYOUT = {
@@ -22,6 +23,7 @@ LAYOUT = {
     "ant_velocity": ("safebench/AntVelocity-v0", 105, 8),
     "humanoid_velocity": ("safebench/HumanoidVelocity-v0", 348, 17),
     "swimmer_velocity": ("safebench/SwimmerVelocity-v0", 8, 2),
+    "point_circle_speed": ("safebench/PointCircleSpeed-v0", 9, 2),
 }
 
 

@@ -60,7 +60,7 @@ def test_linearized_cost_change_matches_true_change():
     for _ in range(3):  # let the cost critic learn the baseline first
         algo.prepare(bandit_batch(algo.policy, 256, HORIZON, generator, reward_fn, cost_fn))
     data, _ = algo.prepare(bandit_batch(algo.policy, 512, HORIZON, generator, reward_fn, cost_fn))
-    b = flat_grad(algo.cost_surrogate(data), algo.policy).detach()
+    b = flat_grad(algo.cost_surrogates(data)[0], algo.policy).detach()
     hvp = algo.fisher_product(data)
     from algorithms.conjugate_gradient import conjugate_gradient
 

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 from scipy.stats import trim_mean
-from synthetic_runs import N_UPDATES, linear_run, write_run
+from synthetic_runs import N_UPDATES, linear_run, write_multi_run, write_run
 
 from safebench.report import statistics as st
 from safebench.report.__main__ import main as report_main
 from safebench.report.build import make_report
-from safebench.report.run_loading import load_runs
+from safebench.report.run_loading import Constraint, load_runs
 
 
 def report_cli(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -220,3 +220,167 @@ def test_default_out_is_first_dir_report_and_no_runs_is_an_error(runs_root, tmp_
     err = capsys.readouterr().err
     assert "no complete run" in err and "skipped 1 incomplete run(s)" in err
     assert report_main([str(tmp_path / "missing")]) == 2 and "not a directory" in capsys.readouterr().err
+
+
+# ---- several constraints --------------------------------------------------------------------------
+
+LIMITS = {"position": 5.0, "speed": 0.5}
+
+
+def make_multi_runs(root):
+    """point_multi (position d=5, speed d=0.5): cpo 3 seeds, lagrangian 2 seeds; plus a one-constraint point_circle.
+
+    cpo finals: return 19, 38, 57; position 4, 6, 5 (10 before the final window); speed 0.6, 0.2, 0.4.
+    lagrangian finals: return 10, 20; position 3, 2; speed 0.3, 0.7."""
+    epochs = np.arange(1, N_UPDATES + 1, dtype=float)
+    for seed, (position, speed) in enumerate([(4.0, 0.6), (6.0, 0.2), (5.0, 0.4)]):
+        position_curve = np.where(epochs >= 18, position, 10.0)  # only updates 18..20 are "final"
+        write_multi_run(root, "point_multi", "cpo", seed, (seed + 1.0) * epochs,
+                        {"position": position_curve, "speed": np.full(N_UPDATES, speed)}, cost_limits=LIMITS,
+                        batch_cost={"position": 100.0 * (seed + 1), "speed": 10.0 * (seed + 1)},
+                        violation={"position": float(seed), "speed": 0.25 * (seed + 1)})
+    for seed, (level, position, speed) in enumerate([(10.0, 3.0, 0.3), (20.0, 2.0, 0.7)]):
+        write_multi_run(root, "point_multi", "lagrangian", seed, np.full(N_UPDATES, level),
+                        {"position": np.full(N_UPDATES, position), "speed": np.full(N_UPDATES, speed)},
+                        cost_limits=LIMITS)
+    linear_run(root, "point_circle", "trpo", 0, slope=2.0, cost=4.0)
+    return root
+
+
+@pytest.fixture(scope="module")
+def multi_report(tmp_path_factory):
+    """The mixed report (one two-constraint task, one single-constraint task), made once."""
+    root = make_multi_runs(tmp_path_factory.mktemp("multi") / "runs")
+    make_report([root], root.parent / "report")
+    return root.parent / "report"
+
+
+def constraint_row(summary: pd.DataFrame, task: str, algo: str, constraint: str) -> pd.Series:
+    rows = summary[(summary["task"] == task) & (summary["algo"] == algo) & (summary["constraint"] == constraint)]
+    assert len(rows) == 1, summary[["task", "algo", "constraint"]]
+    return rows.iloc[0]
+
+
+def test_multi_constraint_runs_load_with_named_limits(tmp_path):
+    root = make_multi_runs(tmp_path / "runs")
+    loaded = load_runs([root])
+    assert not loaded.skipped and len(loaded.runs) == 6
+    constraints = {(run.task, run.algo, run.seed): run.constraints for run in loaded.runs}
+    assert constraints["point_multi", "cpo", 1] == (Constraint("position", 5.0, "_position"),
+                                                     Constraint("speed", 0.5, "_speed"))
+    assert constraints["point_circle", "trpo", 0] == (Constraint("cost", 5.0),)
+
+
+def test_multi_constraint_summary_has_per_constraint_and_all_rows(multi_report):
+    summary = pd.read_csv(multi_report / "summary.csv")
+    assert list(summary.columns[:4]) == ["task", "algo", "constraint", "n_seeds"]
+    assert list(zip(summary["task"], summary["algo"], summary["constraint"])) == [
+        ("point_circle", "trpo", "cost"),
+        ("point_multi", "cpo", "position"), ("point_multi", "cpo", "speed"), ("point_multi", "cpo", "all"),
+        ("point_multi", "lagrangian", "position"), ("point_multi", "lagrangian", "speed"),
+        ("point_multi", "lagrangian", "all")]
+
+    position = constraint_row(summary, "point_multi", "cpo", "position")
+    assert position["n_seeds"] == 3 and position["return_mean"] == pytest.approx(38.0)
+    assert position["cost_mean"] == pytest.approx(5.0)  # 4, 6, 5: the 10s before the final window do not count
+    assert position["cost_limit"] == 5.0 and position["feasible_fraction"] == pytest.approx(2 / 3)
+    assert position["cost_rate"] == pytest.approx(0.2)  # 100, 200, 300 per 1000 steps
+    assert position["cumulative_violation"] == pytest.approx(20.0)  # 20 updates x 0, 1, 2
+    speed = constraint_row(summary, "point_multi", "cpo", "speed")
+    assert speed["return_mean"] == pytest.approx(38.0) and speed["return_ci_low"] == position["return_ci_low"]
+    assert speed["cost_mean"] == pytest.approx(0.4) and speed["cost_limit"] == 0.5
+    assert speed["cost_ci_low"] < 0.4 < speed["cost_ci_high"] and speed["cost_ci_high"] <= 0.6
+    assert speed["feasible_fraction"] == pytest.approx(2 / 3)  # 0.2 and 0.4 within 0.5; 0.6 is not
+    assert speed["cost_rate"] == pytest.approx(0.02) and speed["cumulative_violation"] == pytest.approx(10.0)
+    every = constraint_row(summary, "point_multi", "cpo", "all")
+    assert every["n_seeds"] == 3 and every["return_mean"] == pytest.approx(38.0)
+    assert every["feasible_fraction"] == pytest.approx(1 / 3)  # only seed 2 (5 <= 5, 0.4 <= 0.5) meets both
+    for column in ["cost_mean", "cost_ci_low", "cost_ci_high", "cost_iqm", "cost_limit", "cost_rate",
+                   "cumulative_violation"]:
+        assert np.isnan(every[column]), column
+
+    lagrangian = {c: constraint_row(summary, "point_multi", "lagrangian", c) for c in ["position", "speed", "all"]}
+    assert lagrangian["position"]["cost_mean"] == pytest.approx(2.5)
+    assert lagrangian["position"]["feasible_fraction"] == 1.0
+    assert lagrangian["speed"]["cost_mean"] == pytest.approx(0.5)
+    assert lagrangian["speed"]["feasible_fraction"] == pytest.approx(0.5)
+    assert lagrangian["all"]["feasible_fraction"] == pytest.approx(0.5)
+    assert lagrangian["all"]["return_mean"] == pytest.approx(15.0) and lagrangian["all"]["n_seeds"] == 2
+    assert lagrangian["speed"]["cost_rate"] == pytest.approx(0.1)
+    assert lagrangian["speed"]["cumulative_violation"] == 0.0
+
+    single = constraint_row(summary, "point_circle", "trpo", "cost")
+    assert single["return_mean"] == pytest.approx(38.0) and single["cost_mean"] == pytest.approx(4.0)
+    assert single["cost_limit"] == 5.0 and single["feasible_fraction"] == 1.0
+
+
+def test_multi_constraint_finals_and_curves_have_one_series_per_constraint(multi_report):
+    finals = pd.read_csv(multi_report / "finals.csv")
+    assert list(finals.columns[:5]) == ["task", "algo", "seed", "constraint", "cost_limit"]
+    assert len(finals) == 3 * 2 + 2 * 2 + 1
+    cpo = finals[(finals["algo"] == "cpo")].set_index(["seed", "constraint"])
+    assert cpo.loc[(1, "position"), "final_cost"] == pytest.approx(6.0)
+    assert cpo.loc[(0, "speed"), "final_cost"] == pytest.approx(0.6)
+    assert cpo.loc[(0, "speed"), "cost_limit"] == 0.5 and cpo.loc[(2, "position"), "cost_limit"] == 5.0
+    assert cpo.loc[(2, "speed"), "final_return"] == pytest.approx(57.0)
+    assert cpo.loc[(2, "position"), "cumulative_violation"] == pytest.approx(40.0)
+    assert finals.loc[finals["task"] == "point_circle", "constraint"].tolist() == ["cost"]
+
+    curves = pd.read_csv(multi_report / "curves.csv")
+    assert list(curves.columns[:5]) == ["task", "algo", "seed", "constraint", "epoch"]
+    assert len(curves) == (3 * 2 + 2 * 2 + 1) * N_UPDATES
+    assert not [c for c in curves.columns if c.endswith(("_position", "_speed"))]
+    one = curves[(curves["algo"] == "cpo") & (curves["seed"] == 1) & (curves["constraint"] == "position")]
+    assert one["cost_mean"].tolist() == [10.0] * 17 + [6.0] * 3
+    assert set(one["cost_limit"]) == {5.0} and set(one["batch_cost"]) == {200.0} and set(one["violation"]) == {1.0}
+    speed = curves[(curves["algo"] == "cpo") & (curves["seed"] == 1) & (curves["constraint"] == "speed")]
+    assert set(speed["cost_mean"]) == {0.2} and set(speed["cost_limit"]) == {0.5}
+    assert speed["return_mean"].tolist() == pytest.approx(2.0 * np.arange(1, N_UPDATES + 1))
+
+
+def test_multi_constraint_markdown_and_latex(multi_report):
+    lines = (multi_report / "summary.md").read_text().splitlines()
+    assert lines[2].startswith("| Task | Algorithm | Constraint | Seeds | Return |")
+    every = [line for line in lines if line.startswith("| point_multi | cpo | all | 3 | 38.00 [")]
+    assert len(every) == 1 and every[0].endswith("| - | - | - | - | 1/3 | - | - |"), every
+    position = [line for line in lines if line.startswith("| point_multi | cpo | position | 3 |")]
+    assert len(position) == 1 and position[0].endswith("| 5.00 | 2/3 | 0.200 | 20.00 |"), position
+    assert "| point_circle | trpo | cost | 1 |" in "\n".join(lines) and "row 'all'" in lines[-1]
+    latex = (multi_report / "summary.tex").read_text()
+    assert r"\begin{tabular}{lllrrrrrrrrr}" in latex and "point\\_multi & cpo & all & 3" in latex
+
+
+@pytest.mark.parametrize("name, min_aspect", [("learning_curves", 1.0), ("final_scatter", 0.6)])
+def test_multi_constraint_figures_get_a_panel_per_constraint(multi_report, name, min_aspect):
+    png, pdf = multi_report / f"{name}.png", multi_report / f"{name}.pdf"
+    assert png.stat().st_size > 10_000 and pdf.read_bytes().startswith(b"%PDF")
+    with Image.open(png) as image:
+        width, height = image.size
+        colours = image.convert("RGB").getcolors(maxcolors=width * height)
+    assert len(colours) > 10
+    # two task columns; rows: reward + 2 costs (curves: 3 rows of 3 in), 2 costs (scatter: 2 rows of 3 in)
+    assert height > min_aspect * width
+
+
+def test_multi_constraint_runs_lacking_a_column_or_names_are_skipped(tmp_path):
+    root = tmp_path / "runs"
+    curve = np.ones(N_UPDATES)
+    good = write_multi_run(root, "point_multi", "cpo", 0, curve, {"position": curve, "speed": curve},
+                           cost_limits=LIMITS)
+    no_speed = write_multi_run(root, "point_multi", "cpo", 1, curve, {"position": curve, "speed": curve},
+                               cost_limits=LIMITS)
+    progress = pd.read_csv(no_speed / "progress.csv")
+    progress.drop(columns=["cost_mean_speed", "violation_speed"]).to_csv(no_speed / "progress.csv", index=False)
+    no_names = write_multi_run(root, "point_multi", "cpo", 2, curve, {"position": curve, "speed": curve},
+                               cost_limits=LIMITS)
+    config = no_names / ".hydra" / "config.yaml"
+    config.write_text(config.read_text().replace("cost_names", "other_key"))
+    reserved = write_multi_run(root, "point_multi", "cpo", 3, curve, {"position": curve, "all": curve},
+                               cost_limits={"position": 5.0, "all": 1.0})
+    loaded = load_runs([root])
+    assert [run.path for run in loaded.runs] == [good]
+    reasons = dict(loaded.skipped)
+    assert reasons[no_speed] == ("progress.csv lacks cost_mean_speed, violation_speed "
+                                 "(config declares 2 constraints: position, speed)")
+    assert "task.cost_names must list 2 names" in reasons[no_names]
+    assert "'all'" in reasons[reserved]

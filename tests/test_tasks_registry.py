@@ -44,8 +44,10 @@ def test_config_matches_the_task_spec_and_constructor_defaults(path):
     cfg = OmegaConf.to_container(OmegaConf.load(path))
     spec = tasks.spec(cfg["name"])
     assert cfg["name"] == path.stem
-    assert (cfg["horizon"], cfg["cost_limit"], cfg["batch_size"], cfg["cost_gae_lambda"]) == (
-        spec.horizon, spec.cost_limit, spec.batch_size, spec.cost_gae_lambda)
+    assert (cfg["horizon"], cfg["batch_size"], cfg["cost_gae_lambda"]) == (
+        spec.horizon, spec.batch_size, spec.cost_gae_lambda)
+    assert np.atleast_1d(cfg["cost_limit"]).tolist() == np.atleast_1d(spec.cost_limit).tolist()
+    assert tuple(cfg.get("cost_names", ["cost"])) == spec.cost_names
     assert cfg["total_steps"] >= cfg["batch_size"] and cfg["total_steps"] % cfg["batch_size"] == 0
     defaults = {key: parameter.default for key, parameter in inspect.signature(spec.entry_point).parameters.items()
                 if key != "render_mode"}

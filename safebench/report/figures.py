@@ -1,4 +1,9 @@
-"""Seaborn figures: learning curves in the layout of the paper's Figure 1, and a final return-vs-cost scatter."""
+"""Seaborn figures: learning curves in the layout of the paper's Figure 1, and a final return-vs-cost scatter.
+
+With several constraints (a ``constraint`` column in curves and finals) each task's column gets one cost
+panel per constraint, in declared order, with that constraint's limit dashed; tasks with fewer constraints
+leave their lower panels empty. Single-constraint reports draw exactly one cost panel per task.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from safebench.report.run_loading import SINGLE_COST_NAME
+
 PANEL_SIZE = (4.0, 3.0)  # inches per panel
-CURVE_ROWS = (("return_mean", "Average reward"), ("cost_mean", "Average cost"))
 LIMIT_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.2}
 
 
@@ -57,37 +63,69 @@ def draw_limits(ax, limits: list[float], vertical: bool) -> None:
         (ax.axvline if vertical else ax.axhline)(limit, **LIMIT_STYLE)
 
 
+def cost_panels(data: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """One task's cost series as (constraint name, its rows): one per constraint, or all rows when there is one."""
+    if "constraint" not in data.columns:
+        return [(SINGLE_COST_NAME, data)]
+    return [(name, data[data["constraint"] == name]) for name in data["constraint"].unique()]
+
+
+def one_row_per_update(curves: pd.DataFrame) -> pd.DataFrame:
+    """Each run's first constraint's rows only: return columns repeat per constraint and would narrow the band."""
+    if "constraint" not in curves.columns:
+        return curves
+    return curves[curves["constraint"] == curves.groupby("run_dir", sort=False)["constraint"].transform("first")]
+
+
+def cost_label(name: str, text: str) -> str:
+    """'Average cost' for the single constraint, 'Average cost (speed)' for a named one."""
+    return text if name == SINGLE_COST_NAME else f"{text} ({name})"
+
+
+def hide_unused(axes: list[list], col: int, used_rows: int) -> None:
+    """Blank the panels below a task that has fewer constraints than the figure has cost rows."""
+    for row in range(used_rows, len(axes)):
+        axes[row][col].set_axis_off()
+
+
 def learning_curves(curves: pd.DataFrame, path: Path, seed: int = 0, n_boot: int = 1000,
                     formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """One column per task, rows reward and cost against env steps; mean and 95% bootstrap band per algorithm."""
+    """One column per task, rows reward and each cost against env steps; mean and 95% bootstrap band per algorithm."""
     tasks, algos = sorted(curves["task"].unique()), sorted(curves["algo"].unique())
     colours = palette(algos)
-    figure, axes = new_figure(len(CURVE_ROWS), len(tasks))
+    panels = {task: cost_panels(curves[curves["task"] == task]) for task in tasks}
+    figure, axes = new_figure(1 + max(map(len, panels.values())), len(tasks))
     for col, task in enumerate(tasks):
-        data = curves[curves["task"] == task]
-        for row, (column, label) in enumerate(CURVE_ROWS):
+        rows = [("return_mean", "Average reward", one_row_per_update(curves[curves["task"] == task]), None)]
+        rows += [("cost_mean", cost_label(name, "Average cost"), data, data["cost_limit"])
+                 for name, data in panels[task]]
+        for row, (column, label, data, limits) in enumerate(rows):
             ax = axes[row][col]
             sns.lineplot(data=data, x="env_steps", y=column, hue="algo", hue_order=algos, palette=colours,
                          errorbar=("ci", 95), n_boot=n_boot, seed=seed, ax=ax, legend=False)
-            if column == "cost_mean":
-                draw_limits(ax, sorted(data["cost_limit"].unique()), vertical=False)
+            if limits is not None:
+                draw_limits(ax, sorted(limits.unique()), vertical=False)
             ax.set(title=task if row == 0 else "", xlabel="Environment steps", ylabel=label)
             ax.grid(alpha=0.3)
+        hide_unused(axes, col, len(rows))
     shared_legend(figure, axes, colours, "cost limit d")
     return save(figure, path, formats)
 
 
 def final_scatter(finals: pd.DataFrame, path: Path, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """Final return against final cost, one point per seed coloured by algorithm, the limit dashed."""
+    """Final return against final cost (one row of panels per constraint), a point per seed, the limit dashed."""
     tasks, algos = sorted(finals["task"].unique()), sorted(finals["algo"].unique())
     colours = palette(algos)
-    figure, axes = new_figure(1, len(tasks))
+    panels = {task: cost_panels(finals[finals["task"] == task]) for task in tasks}
+    figure, axes = new_figure(max(map(len, panels.values())), len(tasks))
     for col, task in enumerate(tasks):
-        ax, data = axes[0][col], finals[finals["task"] == task]
-        sns.scatterplot(data=data, x="final_cost", y="final_return", hue="algo", hue_order=algos, palette=colours,
-                        s=60, ax=ax, legend=False)
-        draw_limits(ax, sorted(data["cost_limit"].unique()), vertical=True)
-        ax.set(title=task, xlabel="Final cost", ylabel="Final return")
-        ax.grid(alpha=0.3)
+        for row, (name, data) in enumerate(panels[task]):
+            ax = axes[row][col]
+            sns.scatterplot(data=data, x="final_cost", y="final_return", hue="algo", hue_order=algos,
+                            palette=colours, s=60, ax=ax, legend=False)
+            draw_limits(ax, sorted(data["cost_limit"].unique()), vertical=True)
+            ax.set(title=task if row == 0 else "", xlabel=cost_label(name, "Final cost"), ylabel="Final return")
+            ax.grid(alpha=0.3)
+        hide_unused(axes, col, len(panels[task]))
     shared_legend(figure, axes, colours, "cost limit d", points=True)
     return save(figure, path, formats)

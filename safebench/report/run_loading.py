@@ -11,10 +11,16 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from safebench.constraints import SINGLE_NAME, Constraints, constraint_problems
+
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 PROGRESS_FILE = "progress.csv"
 SUMMARY_FILE = "summary.json"
 LABEL_KEYS: dict[str, tuple[str, ...]] = {"fixed_penalty": ("beta",)}  # hyperparameters that name an arm
+COST_COLUMNS = ("cost_mean", "cost_limit", "batch_cost", "violation")  # <column>_<name> per constraint when m > 1
+MULTI_REQUIRED = ("cost_mean", "batch_cost", "violation")  # per-constraint columns a run with m > 1 must log
+SINGLE_COST_NAME = SINGLE_NAME  # the one constraint of a run whose task.cost_limit is a number
+ALL_CONSTRAINTS = "all"  # the report's all-constraints summary row, so no constraint may be called that
 
 
 class SkippedRun(Exception):
@@ -22,14 +28,27 @@ class SkippedRun(Exception):
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """One cost of a run: its name, its limit d and where progress.csv logs it (suffix '' when m = 1)."""
+
+    name: str
+    limit: float
+    suffix: str = ""
+
+    def column(self, base: str) -> str:
+        """This constraint's progress.csv column for ``base`` (cost_mean -> cost_mean_speed when m > 1)."""
+        return base + self.suffix
+
+
+@dataclass(frozen=True)
 class Run:
-    """One complete run: who it is (task, algorithm label, seed, limit) and its progress.csv."""
+    """One complete run: who it is (task, algorithm label, seed), its constraints (m >= 1) and progress.csv."""
 
     path: Path
     task: str
     algo: str
     seed: int
-    cost_limit: float
+    constraints: tuple[Constraint, ...]
     progress: pd.DataFrame
 
 
@@ -67,15 +86,36 @@ def read_config(path: Path) -> DictConfig:
     """The run's resolved config, checked for the keys the report needs."""
     try:
         cfg = OmegaConf.load(path / CONFIG_FILE)
-        str(cfg.task.name), str(cfg.algo.name), int(cfg.seed), float(cfg.task.cost_limit)
+        str(cfg.task.name), str(cfg.algo.name), int(cfg.seed), cfg.task.cost_limit
     except (OSError, ValueError, TypeError, yaml.YAMLError, OmegaConfBaseException) as exc:  # not a safebench run
         first_line = (str(exc).strip().splitlines() or [""])[0]
         raise SkippedRun(f"unreadable .hydra/config.yaml ({type(exc).__name__}: {first_line})") from None
     return cfg
 
 
-def read_progress(path: Path) -> pd.DataFrame:
-    """progress.csv with at least one update, or SkippedRun."""
+def read_constraints(task: DictConfig) -> tuple[Constraint, ...]:
+    """task.cost_limit and task.cost_names -> the run's constraints, read as the trainer reads them, or SkippedRun.
+
+    A scalar limit is the one constraint 'cost'; a list of m limits needs m distinct task.cost_names. With
+    m = 1 progress.csv keeps the plain columns (cost_mean, ...); with m > 1 they are cost_mean_<name>, ...."""
+    problems = constraint_problems(task)
+    if problems:
+        raise SkippedRun(problems[0])
+    declared = Constraints.from_task(task)
+    if declared.count > 1 and ALL_CONSTRAINTS in declared.names:
+        raise SkippedRun(f"task.cost_names {list(declared.names)} may not use {ALL_CONSTRAINTS!r} (the report's own)")
+    return tuple(Constraint(name, limit, declared.column("", k))
+                 for k, (name, limit) in enumerate(zip(declared.names, declared.limits)))
+
+
+def needed_columns(constraints: tuple[Constraint, ...]) -> set[str]:
+    """Columns without which the run cannot be reported: a multi-constraint run must log each cost in full."""
+    bases = MULTI_REQUIRED if len(constraints) > 1 else ("cost_mean",)
+    return {"env_steps", "return_mean"} | {c.column(base) for c in constraints for base in bases}
+
+
+def read_progress(path: Path, constraints: tuple[Constraint, ...]) -> pd.DataFrame:
+    """progress.csv with at least one update and every column ``constraints`` need, or SkippedRun."""
     file = path / PROGRESS_FILE
     if not file.is_file():
         raise SkippedRun("no progress.csv (crashed before its first update?)")
@@ -83,9 +123,13 @@ def read_progress(path: Path) -> pd.DataFrame:
         progress = pd.read_csv(file)
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
         raise SkippedRun(f"empty or unreadable progress.csv ({type(exc).__name__})") from None
-    missing = {"env_steps", "return_mean", "cost_mean"} - set(progress.columns)
-    if progress.empty or missing:
-        raise SkippedRun("empty progress.csv" if progress.empty else f"progress.csv lacks {', '.join(sorted(missing))}")
+    missing = needed_columns(constraints) - set(progress.columns)
+    if progress.empty:
+        raise SkippedRun("empty progress.csv")
+    if missing:
+        declared = (f" (config declares {len(constraints)} constraints: {', '.join(c.name for c in constraints)})"
+                    if len(constraints) > 1 else "")
+        raise SkippedRun(f"progress.csv lacks {', '.join(sorted(missing))}{declared}")
     return progress
 
 
@@ -105,10 +149,11 @@ def check_complete(path: Path) -> None:
 def load_run(path: Path) -> Run:
     """Read one run directory, or raise SkippedRun saying why it cannot be used."""
     cfg = read_config(path)
-    progress = read_progress(path)
+    constraints = read_constraints(cfg.task)
+    progress = read_progress(path, constraints)
     check_complete(path)
     return Run(path=path, task=str(cfg.task.name), algo=algo_label(cfg.algo), seed=int(cfg.seed),
-               cost_limit=float(cfg.task.cost_limit), progress=progress)
+               constraints=constraints, progress=progress)
 
 
 def load_runs(roots: list[Path]) -> LoadedRuns:
