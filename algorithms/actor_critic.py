@@ -17,7 +17,7 @@ from algorithms.advantage_estimation import compute_gae
 from algorithms.base import Algorithm
 from algorithms.policy import GaussianPolicy
 from algorithms.rollout_batch import RolloutBatch
-from algorithms.value_critic import ValueCritic
+from algorithms.value_critic import ValueCritic, fit_critics
 
 
 @dataclass
@@ -33,9 +33,15 @@ class UpdateData:
     mean_episode_length: float  # T-bar, rescales the cost surrogate to trajectory level
 
 
-def surrogate(policy: GaussianPolicy, data: UpdateData, advantages: torch.Tensor) -> torch.Tensor:
-    """E[pi(a|s) / pi_k(a|s) * A(s, a)], whose gradient at pi_k is the policy gradient."""
-    ratio = torch.exp(policy.distribution(data.obs).log_prob(data.actions) - data.old_log_probs)
+def surrogate(policy: GaussianPolicy, data: UpdateData, advantages: torch.Tensor,
+              log_prob: torch.Tensor | None = None) -> torch.Tensor:
+    """E[pi(a|s) / pi_k(a|s) * A(s, a)], whose gradient at pi_k is the policy gradient.
+
+    ``log_prob`` (log pi(a|s) of the batch) saves the policy's forward pass when several surrogates
+    are evaluated at the same parameters."""
+    if log_prob is None:
+        log_prob = policy.distribution(data.obs).log_prob(data.actions)
+    ratio = torch.exp(log_prob - data.old_log_probs)
     return (ratio * advantages).mean()
 
 
@@ -108,15 +114,16 @@ class ActorCritic(Algorithm):
         stats: dict[str, float] = {}
         reward_adv, reward_ret = self._advantages(self.reward_critic, obs, bootstrap_obs, batch, batch.rewards,
                                                   self.gamma, self.gae_lambda)
-        stats["value_loss"] = self.reward_critic.fit(obs, reward_ret, self.rng)
-        cost_advs, cost_losses = [], []
+        cost_advs, cost_rets = [], []
         for k, critic in enumerate(self.cost_critics):
             cost_adv, cost_ret = self._advantages(critic, obs, bootstrap_obs, batch, batch.cost_column(k),
                                                   self.cost_gamma, self.cost_gae_lambda)
-            cost_losses.append(critic.fit(obs, cost_ret, self.rng))
             cost_advs.append(cost_adv - cost_adv.mean())
+            cost_rets.append(cost_ret)
+        losses = fit_critics([self.reward_critic, *self.cost_critics], obs, [reward_ret, *cost_rets], self.rng)
+        stats["value_loss"] = losses[0]
         if self.cost_critics:
-            stats |= self.per_constraint("cost_value_loss", cost_losses)
+            stats |= self.per_constraint("cost_value_loss", losses[1:])
         else:
             cost_advs = [torch.zeros_like(reward_adv)] * self.num_constraints
         data = UpdateData(
@@ -155,9 +162,11 @@ class ActorCritic(Algorithm):
         """Runs once the policy moved (e.g. a multiplier update)."""
         return {}
 
-    def cost_surrogates(self, data: UpdateData) -> list[torch.Tensor]:
+    def cost_surrogates(self, data: UpdateData, log_prob: torch.Tensor | None = None) -> list[torch.Tensor]:
         """T-bar * E[ratio * A_Ck] per constraint: each gradient approximates grad J_Ck at trajectory scale."""
-        return [data.mean_episode_length * surrogate(self.policy, data, adv) for adv in data.cost_advantages]
+        if log_prob is None:
+            log_prob = self.policy.distribution(data.obs).log_prob(data.actions)
+        return [data.mean_episode_length * surrogate(self.policy, data, adv, log_prob) for adv in data.cost_advantages]
 
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from algorithms.actor_critic import UpdateData, surrogate
+from algorithms.actor_critic import UpdateData
 from algorithms.cpo_multi_constraint_dual import solve_cpo_dual_numeric
 from algorithms.mlp import flat_params
 from algorithms.trust_region import TrustRegionAlgorithm
@@ -106,12 +106,9 @@ class CPO(TrustRegionAlgorithm):
         step, lam, nu, mode = self._dual_step(q, r, S, c, h_inv_g, h_inv_b)
         step, step_scale = self.clip_to_trust_region(step, hvp)
 
-        with torch.no_grad():
-            before = float(surrogate(self.policy, data, advantages))
         start = flat_params(self.policy)
         stats = self.search(
-            data, step, lambda surr, cost_change: accept_cpo_step(mode, c, surr - before, cost_change),
-            advantages,
+            data, step, lambda gain, cost_change: accept_cpo_step(mode, c, gain, cost_change), advantages,
         )
         moved = flat_params(self.policy) - start
         return stats | {

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch.distributions import kl_divergence
+from torch.distributions import Distribution, kl_divergence
 
 from algorithms.mlp import flat_grad
 from algorithms.policy import GaussianPolicy
 
 
-def mean_kl(policy: GaussianPolicy, obs: torch.Tensor, old_mean: torch.Tensor, old_log_std: torch.Tensor) -> torch.Tensor:
-    """E_s[KL(pi_old(.|s) || pi(.|s))], the trust-region distance."""
+def mean_kl(policy: GaussianPolicy, obs: torch.Tensor, old_mean: torch.Tensor, old_log_std: torch.Tensor,
+            distribution: Distribution | None = None) -> torch.Tensor:
+    """E_s[KL(pi_old(.|s) || pi(.|s))], the trust-region distance (``distribution``: pi(.|obs), if at hand)."""
     old = torch.distributions.Independent(torch.distributions.Normal(old_mean, old_log_std.exp()), 1)
-    return kl_divergence(old, policy.distribution(obs)).mean()
+    return kl_divergence(old, distribution if distribution is not None else policy.distribution(obs)).mean()
 
 
 def make_fisher_vector_product(

@@ -44,7 +44,7 @@ class PCPO(TrustRegionAlgorithm):
         c = float(data.episode_costs[0] - self.cost_limits[0])
         step, multiplier = kl_projection(reward_step, b, h_inv_b, c)
         start = flat_params(self.policy)
-        stats = self.search(data, step, lambda _surr, cost_change: cost_change[0] <= max(-c, 0.0), advantages)
+        stats = self.search(data, step, lambda _gain, cost_change: cost_change[0] <= max(-c, 0.0), advantages)
         moved = flat_params(self.policy) - start
         return stats | {
             "pcpo_projection": multiplier,

@@ -48,9 +48,7 @@ class TrustRegionAlgorithm(ActorCritic):
         direction = conjugate_gradient(hvp, g, self.cg_iters)
         shs = float(direction @ hvp(direction))
         full_step = np.sqrt(2 * self.max_kl / max(shs, 1e-12)) * direction
-        with torch.no_grad():
-            before = float(surrogate(self.policy, data, advantages))
-        return self.search(data, full_step, lambda surr, _cost: surr > before, advantages)
+        return self.search(data, full_step, lambda gain, _cost: gain > 0, advantages)
 
     # ----------------------------------------------------------------- shared building blocks
     def gradient(self, data: UpdateData, advantages: torch.Tensor) -> torch.Tensor:
@@ -71,8 +69,11 @@ class TrustRegionAlgorithm(ActorCritic):
         constraint, b at trajectory scale.
         """
         advantages = self.policy_advantages(data)
-        g = self.gradient(data, advantages)
-        b = torch.stack([flat_grad(cost, self.policy).detach() for cost in self.cost_surrogates(data)])
+        log_prob = self.policy.distribution(data.obs).log_prob(data.actions)  # one forward pass for all m + 1
+        outputs = [surrogate(self.policy, data, advantages, log_prob), *self.cost_surrogates(data, log_prob)]
+        grads = [flat_grad(out, self.policy, retain_graph=k < len(outputs) - 1).detach()
+                 for k, out in enumerate(outputs)]
+        g, b = grads[0], torch.stack(grads[1:])
         hvp = self.fisher_product(data)
         h_inv_g = conjugate_gradient(hvp, g, self.cg_iters)
         h_inv_b = torch.stack([conjugate_gradient(hvp, b_k, self.cg_iters) for b_k in b])
@@ -92,36 +93,41 @@ class TrustRegionAlgorithm(ActorCritic):
         return step * scale, scale
 
     def search(self, data: UpdateData, full_step: torch.Tensor, improves, advantages: torch.Tensor) -> dict[str, float]:
-        """Backtrack along ``full_step`` until KL <= max_kl and ``improves(surr, cost_changes)``.
+        """Backtrack along ``full_step`` until KL <= max_kl and ``improves(gain, cost_changes)``.
 
-        ``cost_changes`` is the (m,) array of changes of the cost surrogates, one per constraint.
+        ``gain`` is the change of the reward surrogate, ``cost_changes`` the (m,) array of changes of
+        the cost surrogates, one per constraint. Each point costs one forward pass of the policy.
         """
         start = flat_params(self.policy)
         with torch.no_grad():
-            old_mean = self.policy.mean_net(data.obs)
-            old_log_std = self.policy.log_std.detach().clone()
-            cost_before = self._cost_surrogate_values(data)
+            distribution = self.policy.distribution(data.obs)
+            old_mean, old_log_std = distribution.mean, self.policy.log_std.detach().clone()
+            first = self._evaluate(data, advantages, old_mean, old_log_std, distribution)
+        evaluated = [first]
 
         def accept(candidate: torch.Tensor) -> bool:
             set_flat_params(self.policy, candidate)
             with torch.no_grad():
-                kl = float(mean_kl(self.policy, data.obs, old_mean, old_log_std))
-                surr = float(surrogate(self.policy, data, advantages))
-                cost = self._cost_surrogate_values(data) - cost_before
-            return bool(np.isfinite(surr) and kl <= self.max_kl and improves(surr, cost))
+                kl, surr, cost = self._evaluate(data, advantages, old_mean, old_log_std)
+            evaluated.append((kl, surr, cost))
+            return bool(np.isfinite(surr) and kl <= self.max_kl and improves(surr - first[1], cost - first[2]))
 
         result = backtracking_line_search(start, full_step, accept, self.backtrack_ratio, self.max_backtracks)
         set_flat_params(self.policy, result.params)
-        with torch.no_grad():
-            kl = float(mean_kl(self.policy, data.obs, old_mean, old_log_std))
-            cost_change = self._cost_surrogate_values(data) - cost_before
+        kl, _, cost = evaluated[-1] if result.accepted else first  # the first accepted point is the last tried
         return {
             "kl": kl,
             "line_search_backtracks": float(result.backtracks),
             "line_search_accepted": float(result.accepted),
-            **self.per_constraint("surrogate_cost_change", cost_change),
+            **self.per_constraint("surrogate_cost_change", cost - first[2]),
             "entropy": float(self.policy.entropy().detach()),
         }
 
-    def _cost_surrogate_values(self, data: UpdateData) -> np.ndarray:
-        return np.array([float(cost) for cost in self.cost_surrogates(data)])
+    def _evaluate(self, data: UpdateData, advantages: torch.Tensor, old_mean: torch.Tensor, old_log_std: torch.Tensor,
+                  distribution=None) -> tuple[float, float, np.ndarray]:
+        """KL to pi_k, reward surrogate and cost surrogates at the current parameters, from one forward pass."""
+        distribution = distribution if distribution is not None else self.policy.distribution(data.obs)
+        log_prob = distribution.log_prob(data.actions)
+        kl = float(mean_kl(self.policy, data.obs, old_mean, old_log_std, distribution))
+        surr = float(surrogate(self.policy, data, advantages, log_prob))
+        return kl, surr, np.array([float(cost) for cost in self.cost_surrogates(data, log_prob)])
