@@ -21,9 +21,10 @@ gzip -f "$out/curves.csv"
 "$python" - "$out" "$sweep_dir" "$start" "$((t1 - t0))" "${command[*]}" <<'PY'
 import json, os, platform, subprocess, sys
 from pathlib import Path
-import yaml
+from omegaconf import OmegaConf
 out, sweep_dir, start, wall, command = sys.argv[1:6]
-configs = [yaml.safe_load(p.read_text()) for p in Path(sweep_dir).glob("**/.hydra/config.yaml")]
+configs = [OmegaConf.to_container(OmegaConf.load(p), resolve=True)  # resolved: budgets as numbers
+           for p in Path(sweep_dir).glob("**/.hydra/config.yaml")]
 commits = sorted({json.loads(p.read_text()).get("git_commit") for p in Path(sweep_dir).glob("**/manifest.json")})
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 provenance = {
