@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ from algorithms.advantage_estimation import compute_gae
 from algorithms.base import Algorithm
 from algorithms.policy import GaussianPolicy
 from algorithms.rollout_batch import RolloutBatch
+from algorithms.trust_region_critic import TrustRegionCritic
 from algorithms.value_critic import ValueCritic, fit_critics
 
 
@@ -79,6 +81,9 @@ class ActorCritic(Algorithm):
         critic_lr: float = 1e-3,
         critic_epochs: int = 5,
         critic_minibatch_size: int = 1024,
+        critic_fit: str = "adam",
+        critic_max_kl: float = 0.01,
+        critic_subsample: float = 0.2,
     ) -> None:
         torch.manual_seed(seed)
         self.cost_limits = np.array(self.constraint_limits(cost_limit))  # d_k, one per constraint
@@ -86,11 +91,17 @@ class ActorCritic(Algorithm):
         self.cost_gamma, self.cost_gae_lambda = cost_gamma, cost_gae_lambda
         self.rng = np.random.default_rng(seed)
         self.policy = GaussianPolicy(obs_dim, act_dim, tuple(hidden_sizes), activation, init_log_std)
-        critic_args = dict(hidden_sizes=tuple(critic_hidden_sizes), activation=activation, lr=critic_lr,
-                           epochs=critic_epochs, minibatch_size=critic_minibatch_size)
-        self.reward_critic = ValueCritic(obs_dim, **critic_args)
+        if critic_fit == "adam":
+            make_critic = partial(ValueCritic, obs_dim, tuple(critic_hidden_sizes), activation, critic_lr,
+                                  critic_epochs, critic_minibatch_size)
+        elif critic_fit == "trust_region":  # the released code's baseline fit
+            make_critic = partial(TrustRegionCritic, obs_dim, tuple(critic_hidden_sizes), activation,
+                                  critic_max_kl, critic_subsample)
+        else:
+            raise ValueError(f"critic_fit must be 'adam' or 'trust_region', got {critic_fit!r}")
+        self.reward_critic = make_critic()
         count = len(self.cost_limits) if self.uses_cost_critic else 0
-        self.cost_critics = [ValueCritic(obs_dim, **critic_args) for _ in range(count)]
+        self.cost_critics = [make_critic() for _ in range(count)]
 
     @property
     def num_constraints(self) -> int:

@@ -28,11 +28,16 @@ def make_fisher_vector_product(
     with torch.no_grad():
         old_mean = policy.mean_net(obs)
         old_log_std = policy.log_std.detach().clone()
-    kl = mean_kl(policy, obs, old_mean, old_log_std)
-    grad_kl = flat_grad(kl, policy, create_graph=True)
+    return make_hessian_vector_product(mean_kl(policy, obs, old_mean, old_log_std), policy, damping)
+
+
+def make_hessian_vector_product(kl: torch.Tensor, module: torch.nn.Module,
+                                damping: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    """v -> (H + damping I) v, H the Hessian of the scalar ``kl`` in ``module``'s parameters (graph built once)."""
+    grad_kl = flat_grad(kl, module, create_graph=True)
 
     def product(v: torch.Tensor) -> torch.Tensor:
-        hv = flat_grad(grad_kl @ v, policy, retain_graph=True)
+        hv = flat_grad(grad_kl @ v, module, retain_graph=True)
         return hv + damping * v
 
     return product

@@ -42,14 +42,14 @@ class ValueCritic(nn.Module):
 
     def fit(self, obs: torch.Tensor, targets: torch.Tensor, rng: np.random.Generator) -> float:
         """Regress V onto targets for a few epochs of shuffled minibatches; returns the final MSE."""
-        return self.fit_in_order(obs, targets, self.epoch_orders(len(obs), rng))
+        return self.fit_planned(obs, targets, self.plan_fit(len(obs), rng))
 
-    def epoch_orders(self, n: int, rng: np.random.Generator) -> list[torch.Tensor]:
-        """The shuffled sample order of each epoch (drawn up front, so fits can run side by side)."""
+    def plan_fit(self, n: int, rng: np.random.Generator) -> list[torch.Tensor]:
+        """The fit's random choices, drawn up front so that fits can run side by side: each epoch's order."""
         return [torch.from_numpy(rng.permutation(n)) for _ in range(self.epochs)]
 
-    def fit_in_order(self, obs: torch.Tensor, targets: torch.Tensor, orders: list[torch.Tensor]) -> float:
-        """``fit`` with the epochs' sample orders given."""
+    def fit_planned(self, obs: torch.Tensor, targets: torch.Tensor, orders: list[torch.Tensor]) -> float:
+        """``fit`` with its random choices (``plan_fit``) given."""
         n = len(obs)
         for order in orders:
             shuffled_obs, shuffled_targets = obs[order], targets[order]  # one gather per epoch, then views
@@ -75,19 +75,19 @@ def fit_critics(critics: Sequence[ValueCritic], obs: torch.Tensor, targets: Sequ
                 rng: np.random.Generator) -> list[float]:
     """Fit each critic on its targets; side by side, one core each, when torch has several threads.
 
-    The fits are small minibatch regressions that two intra-op threads barely speed up; one Python
-    thread per critic with one intra-op thread each is faster (the GIL is released inside torch ops)
-    and gives exactly the numbers of fitting them one after another on one thread. The epochs' orders
-    are drawn from ``rng`` critic by critic, as sequential fits would.
+    The fits are small regressions that two intra-op threads barely speed up; one Python thread per
+    critic with one intra-op thread each is faster (the GIL is released inside torch ops) and gives
+    exactly the numbers of fitting them one after another on one thread. The fits' random choices are
+    drawn from ``rng`` critic by critic, as sequential fits would.
     """
-    orders = [critic.epoch_orders(len(obs), rng) for critic in critics]
+    plans = [critic.plan_fit(len(obs), rng) for critic in critics]
     threads = torch.get_num_threads()
     if threads < 2 or len(critics) < 2:
-        return [c.fit_in_order(obs, t, o) for c, t, o in zip(critics, targets, orders, strict=True)]
+        return [c.fit_planned(obs, t, p) for c, t, p in zip(critics, targets, plans, strict=True)]
     torch.set_num_threads(1)
     try:
         with ThreadPoolExecutor(min(threads, len(critics))) as pool:
-            jobs = [pool.submit(c.fit_in_order, obs, t, o) for c, t, o in zip(critics, targets, orders, strict=True)]
+            jobs = [pool.submit(c.fit_planned, obs, t, p) for c, t, p in zip(critics, targets, plans, strict=True)]
             return [job.result() for job in jobs]
     finally:
         torch.set_num_threads(threads)
