@@ -130,4 +130,6 @@ class TrustRegionAlgorithm(ActorCritic):
         log_prob = distribution.log_prob(data.actions)
         kl = float(mean_kl(self.policy, data.obs, old_mean, old_log_std, distribution))
         surr = float(surrogate(self.policy, data, advantages, log_prob))
+        if not self.cost_critics:  # TRPO: the cost advantages are zero, and so is every change of them
+            return kl, surr, np.zeros(self.num_constraints)
         return kl, surr, np.array([float(cost) for cost in self.cost_surrogates(data, log_prob)])
