@@ -16,10 +16,11 @@ import torch
 
 from algorithms.advantage_estimation import compute_gae
 from algorithms.base import Algorithm
+from algorithms.critic_stack import fit_critics
 from algorithms.policy import GaussianPolicy
 from algorithms.rollout_batch import RolloutBatch
 from algorithms.trust_region_critic import TrustRegionCritic
-from algorithms.value_critic import ValueCritic, fit_critics
+from algorithms.value_critic import ValueCritic
 
 
 @dataclass

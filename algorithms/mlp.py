@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+from algorithms.simd_tanh import SimdTanh
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "elu": nn.ELU}
 
 
 def build_mlp(in_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str = "tanh") -> nn.Sequential:

@@ -1,0 +1,126 @@
+"""Fit several same-shaped value critics as one stacked network: one batched op per layer for all.
+
+The reward critic and each cost critic regress on the same observations. Fitted one after the
+other, each Adam minibatch step is some fifty small torch ops per critic, and their Python overhead
+(and the GIL, when fitted in threads) dominated the update. Stacked, the weights of layer l of all K
+critics form one (K, out, in) tensor, a minibatch step runs each layer once as a batched matmul,
+and one Adam optimizer moves all the weights. Adam works element by element and every critic keeps
+its own minibatch orders, so this is the same algorithm as K separate fits; only the rounding of the
+batched matmuls differs. Weights and Adam moments are copied back into the critics after the fit,
+so each critic keeps its own state (and checkpoint format).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from algorithms.value_critic import ValueCritic
+
+
+def _linear_layers(critic: ValueCritic) -> list[nn.Linear]:
+    return [m for m in critic.net if isinstance(m, nn.Linear)]
+
+
+class CriticStack:
+    """K critics' weights and Adam moments stacked along a leading axis, for one joint fit."""
+
+    def __init__(self, critics: Sequence[ValueCritic]) -> None:
+        self.critics = list(critics)
+        first = self.critics[0]
+        self.activations = [m for m in first.net if not isinstance(m, nn.Linear)]
+        self.weights: list[torch.Tensor] = []  # (K, out, in) per layer
+        self.biases: list[torch.Tensor] = []  # (K, 1, out) per layer
+        for layers in zip(*(_linear_layers(c) for c in self.critics), strict=True):
+            self.weights.append(torch.stack([layer.weight.detach() for layer in layers]).requires_grad_())
+            self.biases.append(torch.stack([layer.bias.detach().unsqueeze(0) for layer in layers]).requires_grad_())
+        group = first.optimizer.param_groups[0]
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=group["lr"], betas=group["betas"], eps=group["eps"],
+                                          fused=True)
+        self._load_moments()
+
+    def parameters(self) -> list[torch.Tensor]:
+        """In the order of each critic's ``parameters()``: weight, bias of every layer."""
+        return [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
+
+    def _per_critic_parameters(self, critic: ValueCritic) -> list[nn.Parameter]:
+        return [p for layer in _linear_layers(critic) for p in (layer.weight, layer.bias)]
+
+    def _load_moments(self) -> None:
+        """Stack the critics' Adam states (if they have taken a step) into the joint optimizer."""
+        states = [[c.optimizer.state.get(p) for p in self._per_critic_parameters(c)] for c in self.critics]
+        if any(state is None for per_critic in states for state in per_critic):
+            return  # first fit: every critic starts with fresh moments, as the joint optimizer does
+        for i, stacked in enumerate(self.parameters()):
+            per_critic = [s[i] for s in states]
+            steps = {float(s["step"]) for s in per_critic}
+            if len(steps) != 1:
+                raise ValueError(f"critics fitted together must have taken the same number of steps, got {steps}")
+            self.optimizer.state[stacked] = {
+                "step": per_critic[0]["step"].clone(),
+                "exp_avg": torch.stack([s["exp_avg"].reshape(stacked.shape[1:]) for s in per_critic]),
+                "exp_avg_sq": torch.stack([s["exp_avg_sq"].reshape(stacked.shape[1:]) for s in per_critic]),
+            }
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """(K, B, obs_dim) -> (K, B): critic k's values of its own minibatch."""
+        h = obs
+        for layer, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.baddbmm(bias, h, weight.transpose(1, 2))
+            if layer < len(self.activations):
+                h = self.activations[layer](h)
+        return h.squeeze(-1)
+
+    def fit(self, obs: torch.Tensor, targets: Sequence[torch.Tensor], orders: Sequence[list[torch.Tensor]],
+            minibatch_size: int) -> None:
+        """Adam epochs on each critic's mean squared error; ``orders[k][e]`` is critic k's order in epoch e."""
+        stacked_targets = torch.stack(list(targets))
+        n = len(obs)
+        for epoch_orders in zip(*orders, strict=True):
+            order = torch.stack(list(epoch_orders))  # (K, n)
+            shuffled_obs, shuffled_targets = obs[order], torch.gather(stacked_targets, 1, order)
+            for start in range(0, n, minibatch_size):
+                end = start + minibatch_size
+                errors = self.forward(shuffled_obs[:, start:end]) - shuffled_targets[:, start:end]
+                loss = errors.pow(2).mean(dim=1).sum()  # critic k's gradient is that of its own MSE
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+        self._write_back()
+
+    @torch.no_grad()
+    def _write_back(self) -> None:
+        """Copy each critic's slice of the weights and Adam moments into the critic."""
+        for k, critic in enumerate(self.critics):
+            for stacked, own in zip(self.parameters(), self._per_critic_parameters(critic), strict=True):
+                own.copy_(stacked[k].reshape(own.shape))
+                state = self.optimizer.state[stacked]
+                critic.optimizer.state[own] = {
+                    "step": state["step"].clone(),
+                    "exp_avg": state["exp_avg"][k].reshape(own.shape).clone(),
+                    "exp_avg_sq": state["exp_avg_sq"][k].reshape(own.shape).clone(),
+                }
+
+
+def stackable(critics: Sequence[ValueCritic]) -> bool:
+    """Several Adam-fitted critics of one shape and schedule (the trust-region fit has its own step)."""
+    first = critics[0]
+    return len(critics) > 1 and all(
+        type(c) is ValueCritic and c.epochs == first.epochs and c.minibatch_size == first.minibatch_size
+        and [p.shape for p in c.parameters()] == [p.shape for p in first.parameters()] for c in critics)
+
+
+def fit_critics(critics: Sequence[ValueCritic], obs: torch.Tensor, targets: Sequence[torch.Tensor],
+                rng: np.random.Generator) -> list[float]:
+    """Fit each critic on its targets (stacked when they allow it); returns each one's final MSE.
+
+    The random choices are drawn from ``rng`` critic by critic, as sequential fits would."""
+    plans = [critic.plan_fit(len(obs), rng) for critic in critics]
+    if not stackable(critics):
+        return [c.fit_planned(obs, t, p) for c, t, p in zip(critics, targets, plans, strict=True)]
+    CriticStack(critics).fit(obs, targets, plans, critics[0].minibatch_size)
+    with torch.no_grad():
+        return [float((c.predict(obs) - t).pow(2).mean()) for c, t in zip(critics, targets, strict=True)]

