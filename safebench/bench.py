@@ -13,12 +13,14 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 
 from safebench.cli import add_group_plus, validate_command_line
 from safebench.errors import SafebenchError, exit_with
+from safebench.run_files import git_commit
 
 
 def raw_physics_worker(env_fn, seconds: float, seed: int) -> int:
@@ -82,7 +84,8 @@ def benchmark(cfg: DictConfig) -> list[dict]:
 
     parallelism = Parallelism.from_config(cfg)
     common = {"task": cfg.task.name, "algo": cfg.algo.name, "num_envs": int(cfg.train.num_envs),
-              "workers": parallelism.workers, "update_threads": parallelism.update_threads}
+              "workers": parallelism.workers, "update_threads": parallelism.update_threads,
+              "commit": git_commit(Path(__file__).resolve().parent.parent)}
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return [
         common | {"figure": "raw_physics_steps_per_s", "value": raw, "cores": cores},
