@@ -1,0 +1,47 @@
+"""``python -m safebench.bench``: one JSON line per figure, consistent with each other; clear errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from helpers import REPO
+
+FIGURES = {"raw_physics_steps_per_s", "sampling_steps_per_s", "sampling_over_raw_physics",
+           "update_fraction_of_iteration", "end_to_end_steps_per_s", "end_to_end_over_raw_physics",
+           "learner_peak_rss_mib"}
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "safebench.bench", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_prints_every_figure_once_and_they_agree():
+    result = bench("+task=point_circle", "bench.raw_seconds=0.3", "bench.updates=2", "bench.cores=1",
+                   "train.batch_size=2000", "train.torch_threads=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    figures = {line["figure"]: line for line in lines}
+    assert len(lines) == len(FIGURES) and set(figures) == FIGURES
+    assert all(line["task"] == "point_circle" and line["algo"] == "cpo" for line in lines)
+    assert all(line["value"] > 0 for line in lines)
+    value = {name: line["value"] for name, line in figures.items()}
+    assert value["sampling_over_raw_physics"] == pytest.approx(value["sampling_steps_per_s"]
+                                                               / value["raw_physics_steps_per_s"])
+    assert value["end_to_end_over_raw_physics"] == pytest.approx(value["end_to_end_steps_per_s"]
+                                                                 / value["raw_physics_steps_per_s"])
+    # end to end = sampling slowed down by the update's share of each iteration
+    assert 0 < value["update_fraction_of_iteration"] < 1
+    assert value["end_to_end_steps_per_s"] == pytest.approx(
+        value["sampling_steps_per_s"] * (1 - value["update_fraction_of_iteration"]), rel=1e-6)
+    assert figures["update_fraction_of_iteration"]["batch_size"] == 2000
+    assert figures["raw_physics_steps_per_s"]["cores"] == 1
+    assert "commit" in lines[0]
+
+
+def test_unknown_task_is_one_clear_message():
+    result = bench("+task=no_such_task", "bench.raw_seconds=0.1")
+    assert result.returncode == 2
+    assert "no_such_task" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
