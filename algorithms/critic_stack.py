@@ -52,8 +52,11 @@ class CriticStack:
     def _load_moments(self) -> None:
         """Stack the critics' Adam states (if they have taken a step) into the joint optimizer."""
         states = [[c.optimizer.state.get(p) for p in self._per_critic_parameters(c)] for c in self.critics]
-        if any(state is None for per_critic in states for state in per_critic):
+        missing = [state is None for per_critic in states for state in per_critic]
+        if all(missing):
             return  # first fit: every critic starts with fresh moments, as the joint optimizer does
+        if any(missing):
+            raise ValueError("critics fitted together must all have taken Adam steps before, or none of them")
         for i, stacked in enumerate(self.parameters()):
             per_critic = [s[i] for s in states]
             steps = {float(s["step"]) for s in per_critic}
