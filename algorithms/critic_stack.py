@@ -113,7 +113,8 @@ def stackable(critics: Sequence[ValueCritic]) -> bool:
     first = critics[0]
     return len(critics) > 1 and all(
         type(c) is ValueCritic and c.epochs == first.epochs and c.minibatch_size == first.minibatch_size
-        and [p.shape for p in c.parameters()] == [p.shape for p in first.parameters()] for c in critics)
+        and [p.shape for p in c.parameters()] == [p.shape for p in first.parameters()]
+        and [type(m) for m in c.net] == [type(m) for m in first.net] for c in critics)
 
 
 def fit_critics(critics: Sequence[ValueCritic], obs: torch.Tensor, targets: Sequence[torch.Tensor],

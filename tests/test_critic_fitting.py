@@ -45,6 +45,7 @@ def test_stacked_fit_is_used_only_for_same_shaped_adam_critics():
     assert not stackable(critics[:1])  # one critic: nothing to stack
     assert not stackable([critics[0], ValueCritic(6, hidden_sizes=(8,), minibatch_size=256, epochs=3)])
     assert not stackable([critics[0], ValueCritic(6, minibatch_size=128, epochs=3)])
+    assert not stackable([critics[0], ValueCritic(6, activation="relu", minibatch_size=256, epochs=3)])
     assert not stackable([TrustRegionCritic(6), TrustRegionCritic(6)])
     mixed = [critics[0], TrustRegionCritic(6)]
     losses = fit_critics(mixed, obs, targets[:2], np.random.default_rng(0))  # one after another
