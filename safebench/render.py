@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from safebench.constraints import Constraints
 from safebench.errors import ConfigError, SafebenchError, exit_with
 
 DEFAULT_CHECKPOINT = Path("checkpoints") / "last.pt"  # safebench.checkpoint's layout, without importing torch
@@ -26,8 +27,14 @@ class EpisodeStats:
     """What one replayed episode scored."""
 
     episode_return: float
-    cost: float
+    costs: dict[str, float]  # undiscounted episode cost per constraint (one "cost" for a single one)
     length: int
+
+    def describe_costs(self) -> str:
+        """``cost 3.00`` for one constraint, ``cost position 3.00, speed 12.00`` for several."""
+        if list(self.costs) == ["cost"]:
+            return f"cost {self.costs['cost']:.2f}"
+        return "cost " + ", ".join(f"{name} {value:.2f}" for name, value in self.costs.items())
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -104,24 +111,28 @@ def build_policy(cfg: DictConfig, state: dict, obs_dim: int, act_dim: int):
     return policy, normalizer
 
 
-def record(env, policy, normalizer, episodes: int, seed: int, deterministic: bool, write_frame) -> list[EpisodeStats]:
+def record(env, policy, normalizer, episodes: int, seed: int, deterministic: bool, write_frame,
+           cost_names: tuple[str, ...] = ("cost",)) -> list[EpisodeStats]:
     """Run ``episodes`` episodes, handing each step's frame to ``write_frame``."""
     import torch
+
+    from safebench.vector_env import step_costs
 
     generator = torch.Generator().manual_seed(seed)
     low, high = env.action_space.low, env.action_space.high
     stats = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
-        total, cost, length, done = 0.0, 0.0, 0, False
+        total, costs, length, done = 0.0, np.zeros(len(cost_names)), 0, False
         while not done:
             x = torch.from_numpy(normalizer.normalize(np.asarray(obs)[None]))
             action = policy.mean_action(x) if deterministic else policy.act(x, generator)[0]
             obs, reward, terminated, truncated, info = env.step(np.clip(action[0].numpy(), low, high))
             write_frame(env.render())
-            total, cost, length = total + float(reward), cost + float(info.get("cost", 0.0)), length + 1
+            total, length = total + float(reward), length + 1
+            costs += step_costs(info, len(cost_names))
             done = terminated or truncated
-        stats.append(EpisodeStats(total, cost, length))
+        stats.append(EpisodeStats(total, dict(zip(cost_names, map(float, costs), strict=True)), length))
     return stats
 
 
@@ -150,7 +161,7 @@ def render_run(run_dir: Path, out: Path | None = None, episodes: int = 1, checkp
         fps = int(env.metadata.get("render_fps") or 30)
         with imageio.get_writer(out, fps=fps, codec="libx264", macro_block_size=2, quality=7) as writer:
             stats = record(env, policy, normalizer, episodes, int(cfg.seed if seed is None else seed), deterministic,
-                           writer.append_data)
+                           writer.append_data, Constraints.from_task(cfg.task).names)
     except SafebenchError:
         raise
     except Exception as exc:  # a GL or encoder failure: say what it was, without a traceback
@@ -172,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except SafebenchError as error:
         exit_with(error)
     for i, s in enumerate(stats):
-        print(f"episode {i}: return {s.episode_return:.2f}, cost {s.cost:.2f}, length {s.length}")
+        print(f"episode {i}: return {s.episode_return:.2f}, {s.describe_costs()}, length {s.length}")
     print(f"video written to {out}")
     return 0
 

@@ -47,3 +47,23 @@ def test_missing_inputs_exit_2_with_one_paragraph(tmp_path, case):
     assert result.returncode == 2
     assert result.stderr.startswith("safebench: error:") and "Traceback" not in result.stderr
     assert ("not a directory" if case == "no run dir" else "No checkpoint") in result.stderr
+
+
+@pytest.mark.skipif(not (choose_gl_backend() or os.environ.get("DISPLAY")),
+                    reason="no OpenGL backend for headless MuJoCo rendering: apt-get install -y libosmesa6")
+def test_render_prints_each_constraints_cost(tmp_path):
+    run = tmp_path / "run"
+    trained = run_cli("+algo=cpo", "+task=point_circle_speed", "task.horizon=10", "train.total_steps=20",
+                      "train.batch_size=20", "train.num_envs=2", f"hydra.run.dir={run}", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    result = render_cli(run, "--out", tmp_path / "clip.mp4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("episode 0:"))
+    assert ", cost position " in line and ", speed " in line
+
+
+def test_episode_costs_are_named_per_constraint():
+    from safebench.render import EpisodeStats
+
+    assert EpisodeStats(1.0, {"cost": 3.0}, 5).describe_costs() == "cost 3.00"
+    assert EpisodeStats(1.0, {"position": 3.0, "speed": 12.5}, 5).describe_costs() == "cost position 3.00, speed 12.50"
