@@ -1,4 +1,4 @@
-"""Fit several same-shaped value critics as one stacked network: one batched op per layer for all.
+"""Fit same-shaped value critics as one stacked network: one batched op per layer for all.
 
 The reward critic and each cost critic regress on the same observations. Fitted one after the
 other, each Adam minibatch step is some fifty small torch ops per critic, and their Python overhead
@@ -7,18 +7,21 @@ critics form one (K, out, in) tensor, a minibatch step runs each layer once as a
 and one Adam optimizer moves all the weights. Adam works element by element and every critic keeps
 its own minibatch orders, so this is the same algorithm as K separate fits; only the rounding of the
 batched matmuls differs. Weights and Adam moments are copied back into the critics after the fit,
-so each critic keeps its own state (and checkpoint format).
+so each critic keeps its own state (and checkpoint format). A critic fitted alone is a stack of one:
+this is the only implementation of the Adam regression.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from algorithms.value_critic import ValueCritic
+if TYPE_CHECKING:
+    from algorithms.value_critic import ValueCritic
 
 
 def _linear_layers(critic: ValueCritic) -> list[nn.Linear]:
@@ -109,10 +112,10 @@ class CriticStack:
 
 
 def stackable(critics: Sequence[ValueCritic]) -> bool:
-    """Several Adam-fitted critics of one shape and schedule (the trust-region fit has its own step)."""
+    """Adam-fitted critics of one shape and schedule (the trust-region fit has its own step)."""
     first = critics[0]
-    return len(critics) > 1 and all(
-        type(c) is ValueCritic and c.epochs == first.epochs and c.minibatch_size == first.minibatch_size
+    return all(
+        c.fits_by_adam and c.epochs == first.epochs and c.minibatch_size == first.minibatch_size
         and [p.shape for p in c.parameters()] == [p.shape for p in first.parameters()]
         and [type(m) for m in c.net] == [type(m) for m in first.net] for c in critics)
 

@@ -27,6 +27,8 @@ from algorithms.value_critic import ValueCritic
 class TrustRegionCritic(ValueCritic):
     """V(s) fitted by one KL-constrained natural-gradient step per update (rllab's baseline fit)."""
 
+    fits_by_adam = False
+
     def __init__(self, obs_dim: int, hidden_sizes: Sequence[int] = (64, 32), activation: str = "tanh",
                  max_kl: float = 0.01, subsample: float = 0.2, cg_iters: int = 10, cg_damping: float = 1e-5,
                  backtrack_ratio: float = 0.8, max_backtracks: int = 15) -> None:

@@ -42,7 +42,7 @@ def test_stacked_fit_is_used_only_for_same_shaped_adam_critics():
     from algorithms.trust_region_critic import TrustRegionCritic
 
     critics, obs, targets = critics_and_data()
-    assert not stackable(critics[:1])  # one critic: nothing to stack
+    assert stackable(critics[:1])  # a critic fitted alone is a stack of one
     assert not stackable([critics[0], ValueCritic(6, hidden_sizes=(8,), minibatch_size=256, epochs=3)])
     assert not stackable([critics[0], ValueCritic(6, minibatch_size=128, epochs=3)])
     assert not stackable([critics[0], ValueCritic(6, activation="relu", minibatch_size=256, epochs=3)])
