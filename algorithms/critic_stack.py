@@ -28,6 +28,17 @@ def _linear_layers(critic: ValueCritic) -> list[nn.Linear]:
     return [m for m in critic.net if isinstance(m, nn.Linear)]
 
 
+def _adam_settings(critic: ValueCritic) -> dict:
+    group = critic.optimizer.param_groups[0]
+    return {key: group[key] for key in ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")}
+
+
+def _adam_steps(critic: ValueCritic) -> float | None:
+    """Adam steps the critic has taken (None before its first fit)."""
+    state = critic.optimizer.state.get(next(critic.net.parameters()))
+    return None if state is None else float(state["step"])
+
+
 class CriticStack:
     """K critics' weights and Adam moments stacked along a leading axis, for one joint fit."""
 
@@ -40,9 +51,9 @@ class CriticStack:
         for layers in zip(*(_linear_layers(c) for c in self.critics), strict=True):
             self.weights.append(torch.stack([layer.weight.detach() for layer in layers]).requires_grad_())
             self.biases.append(torch.stack([layer.bias.detach().unsqueeze(0) for layer in layers]).requires_grad_())
-        group = first.optimizer.param_groups[0]
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=group["lr"], betas=group["betas"], eps=group["eps"],
-                                          fused=True)
+        settings = _adam_settings(first)
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=settings["lr"], betas=settings["betas"],
+                                          eps=settings["eps"], weight_decay=settings["weight_decay"], fused=True)
         self._load_moments()
 
     def parameters(self) -> list[torch.Tensor]:
@@ -50,7 +61,7 @@ class CriticStack:
         return [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
 
     def _per_critic_parameters(self, critic: ValueCritic) -> list[nn.Parameter]:
-        return [p for layer in _linear_layers(critic) for p in (layer.weight, layer.bias)]
+        return list(critic.net.parameters())  # weight, bias of each Linear: the order of ``parameters()``
 
     def _load_moments(self) -> None:
         """Stack the critics' Adam states (if they have taken a step) into the joint optimizer."""
@@ -73,6 +84,7 @@ class CriticStack:
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """(K, B, obs_dim) -> (K, B): critic k's values of its own minibatch."""
+        # build_mlp's layout, Linear (activation Linear)*: ``stackable`` checks every critic has it
         h = obs
         for layer, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(bias, h, weight.transpose(1, 2))
@@ -112,12 +124,14 @@ class CriticStack:
 
 
 def stackable(critics: Sequence[ValueCritic]) -> bool:
-    """Adam-fitted critics of one shape and schedule (the trust-region fit has its own step)."""
+    """Adam-fitted critics of one shape, schedule and Adam state (the trust-region fit has its own step)."""
     first = critics[0]
     return all(
         c.fits_by_adam and c.epochs == first.epochs and c.minibatch_size == first.minibatch_size
         and [p.shape for p in c.parameters()] == [p.shape for p in first.parameters()]
-        and [type(m) for m in c.net] == [type(m) for m in first.net] for c in critics)
+        and [type(m) for m in c.net] == [type(m) for m in first.net]
+        and _adam_settings(c) == _adam_settings(first) and not _adam_settings(c)["amsgrad"]
+        and _adam_steps(c) == _adam_steps(first) for c in critics)
 
 
 def fit_critics(critics: Sequence[ValueCritic], obs: torch.Tensor, targets: Sequence[torch.Tensor],
@@ -129,5 +143,4 @@ def fit_critics(critics: Sequence[ValueCritic], obs: torch.Tensor, targets: Sequ
     if not stackable(critics):
         return [c.fit_planned(obs, t, p) for c, t, p in zip(critics, targets, plans, strict=True)]
     CriticStack(critics).fit(obs, targets, plans, critics[0].minibatch_size)
-    with torch.no_grad():
-        return [float((c.predict(obs) - t).pow(2).mean()) for c, t in zip(critics, targets, strict=True)]
+    return [c.mean_squared_error(obs, t) for c, t in zip(critics, targets, strict=True)]

@@ -6,7 +6,8 @@ torch 2.13's CPU tanh of float32 runs at about 2 ns per element on this machine 
 torch.profiler), so every policy and critic uses this module for ``activation: tanh``. The gradient
 is torch's own ``tanh_backward`` on the saved output, so first and second derivatives (the Fisher-
 vector products differentiate twice) are exactly those of ``torch.tanh`` at the same output.
-Tensors NumPy cannot hold (GPU, half precision) go to ``torch.tanh``.
+Tensors NumPy cannot hold (GPU, half precision, forward-mode AD duals, ``torch.func.vmap``'s
+batched tensors) go to ``torch.tanh``.
 """
 
 from __future__ import annotations
@@ -44,11 +45,19 @@ class _SimdTanhFunction(torch.autograd.Function):
 
 def simd_tanh(x: torch.Tensor) -> torch.Tensor:
     """tanh(x), with NumPy's kernel wherever the tensor lives in CPU memory as float32/64."""
-    if x.device.type != "cpu" or x.dtype not in _NUMPY_DTYPES:
+    if x.device.type != "cpu" or x.dtype not in _NUMPY_DTYPES or _is_dual(x):
         return torch.tanh(x)
     if x.requires_grad and torch.is_grad_enabled():
         return _SimdTanhFunction.apply(x)
-    return _numpy_tanh(x)
+    try:
+        return _numpy_tanh(x)
+    except RuntimeError:  # a tensor without plain storage (torch.func.vmap's batched tensors)
+        return torch.tanh(x)
+
+
+def _is_dual(x: torch.Tensor) -> bool:
+    """True for a forward-mode AD dual tensor, whose tangent NumPy would drop."""
+    return torch.autograd.forward_ad.unpack_dual(x).tangent is not None
 
 
 class SimdTanh(nn.Module):

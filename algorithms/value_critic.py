@@ -29,8 +29,8 @@ class ValueCritic(nn.Module):
         super().__init__()
         self.net = build_mlp(obs_dim, 1, hidden_sizes, activation)
         nn.init.orthogonal_(self.net[-1].weight, gain=1.0)
-        # holds the Adam moments between fits (and in checkpoints); ``CriticStack`` takes the steps
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, fused=True)
+        # holds the Adam settings and moments between fits (and in checkpoints); ``CriticStack`` steps
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr)
         self.epochs = epochs
         self.minibatch_size = minibatch_size
 
@@ -53,8 +53,12 @@ class ValueCritic(nn.Module):
     def fit_planned(self, obs: torch.Tensor, targets: torch.Tensor, orders: list[torch.Tensor]) -> float:
         """``fit`` with its random choices (``plan_fit``) given: a stack of one (see ``critic_stack``)."""
         CriticStack([self]).fit(obs, [targets], [orders], self.minibatch_size)
-        with torch.no_grad():
-            return float((self.predict(obs) - targets).pow(2).mean())
+        return self.mean_squared_error(obs, targets)
+
+    @torch.no_grad()
+    def mean_squared_error(self, obs: torch.Tensor, targets: torch.Tensor) -> float:
+        """The fit's loss on the whole batch (logged as ``value_loss``)."""
+        return float((self.predict(obs) - targets).pow(2).mean())
 
     def state(self) -> dict:
         """Weights and optimizer moments, for checkpoints."""

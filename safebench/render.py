@@ -150,6 +150,7 @@ def render_run(run_dir: Path, out: Path | None = None, episodes: int = 1, checkp
     if episodes < 1:
         raise ConfigError(f"--episodes must be at least 1, got {episodes}.")
     cfg, state = load_run(run_dir, checkpoint)
+    cost_names = Constraints.from_task(cfg.task).names
     env = make_env(cfg)
     out = out if out is not None else default_video_path(run_dir, checkpoint, deterministic)
     try:
@@ -161,7 +162,7 @@ def render_run(run_dir: Path, out: Path | None = None, episodes: int = 1, checkp
         fps = int(env.metadata.get("render_fps") or 30)
         with imageio.get_writer(out, fps=fps, codec="libx264", macro_block_size=2, quality=7) as writer:
             stats = record(env, policy, normalizer, episodes, int(cfg.seed if seed is None else seed), deterministic,
-                           writer.append_data, Constraints.from_task(cfg.task).names)
+                           writer.append_data, cost_names)
     except SafebenchError:
         raise
     except Exception as exc:  # a GL or encoder failure: say what it was, without a traceback

@@ -1,6 +1,7 @@
 """``python -m safebench.bench``: one JSON line per figure, consistent with each other; clear errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def test_prints_every_figure_once_and_they_agree():
         value["sampling_steps_per_s"] * (1 - value["update_fraction_of_iteration"]), rel=1e-6)
     assert figures["update_fraction_of_iteration"]["batch_size"] == 2000
     assert figures["raw_physics_steps_per_s"]["cores"] == 1
-    assert "commit" in lines[0]
+    assert all(re.fullmatch(r"[0-9a-f]{40}(-dirty)?", line["commit"]) for line in lines)  # the code measured
 
 
 def test_unknown_task_is_one_clear_message():

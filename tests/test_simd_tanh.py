@@ -51,3 +51,13 @@ def test_layouts_and_modes():
     leaf = x.clone().requires_grad_()
     simd_tanh(leaf).sum().backward()
     torch.testing.assert_close(leaf.grad, 1 - torch.tanh(x) ** 2)
+
+
+def test_forward_mode_and_vmap_fall_back_to_torch():
+    import torch.autograd.forward_ad as forward_ad
+
+    x, tangent = torch.randn(5, 3), torch.randn(5, 3)
+    with forward_ad.dual_level():
+        y = simd_tanh(forward_ad.make_dual(x, tangent))
+        torch.testing.assert_close(forward_ad.unpack_dual(y).tangent, tangent * (1 - torch.tanh(x) ** 2))
+    torch.testing.assert_close(torch.func.vmap(simd_tanh)(x), torch.tanh(x))
