@@ -21,13 +21,22 @@ def decoded_frames(path):
         return [frame.shape for frame in reader]
 
 
-@pytest.mark.skipif(not (choose_gl_backend() or os.environ.get("DISPLAY")),
-                    reason="no OpenGL backend for headless MuJoCo rendering: apt-get install -y libosmesa6")
-def test_render_writes_a_playable_mp4_one_frame_per_step(tmp_path):
+def tiny_trained_run(tmp_path, task: str):
+    """Two CPO updates of 10-step episodes: a run directory with a checkpoint to render."""
     run = tmp_path / "run"
-    trained = run_cli("+algo=cpo", "+task=point_circle", "task.horizon=10", "train.total_steps=20",
+    trained = run_cli("+algo=cpo", f"+task={task}", "task.horizon=10", "train.total_steps=20",
                       "train.batch_size=20", "train.num_envs=2", f"hydra.run.dir={run}", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr[-3000:]
+    return run
+
+
+NEEDS_GL = pytest.mark.skipif(not (choose_gl_backend() or os.environ.get("DISPLAY")),
+                              reason="no OpenGL backend for headless MuJoCo rendering: apt-get install -y libosmesa6")
+
+
+@NEEDS_GL
+def test_render_writes_a_playable_mp4_one_frame_per_step(tmp_path):
+    run = tiny_trained_run(tmp_path, "point_circle")
     out = tmp_path / "clip.mp4"
     result = render_cli(run, "--out", out, "--episodes", "2", "--deterministic", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -49,13 +58,9 @@ def test_missing_inputs_exit_2_with_one_paragraph(tmp_path, case):
     assert ("not a directory" if case == "no run dir" else "No checkpoint") in result.stderr
 
 
-@pytest.mark.skipif(not (choose_gl_backend() or os.environ.get("DISPLAY")),
-                    reason="no OpenGL backend for headless MuJoCo rendering: apt-get install -y libosmesa6")
+@NEEDS_GL
 def test_render_prints_each_constraints_cost(tmp_path):
-    run = tmp_path / "run"
-    trained = run_cli("+algo=cpo", "+task=point_circle_speed", "task.horizon=10", "train.total_steps=20",
-                      "train.batch_size=20", "train.num_envs=2", f"hydra.run.dir={run}", cwd=tmp_path)
-    assert trained.returncode == 0, trained.stderr[-3000:]
+    run = tiny_trained_run(tmp_path, "point_circle_speed")
     result = render_cli(run, "--out", tmp_path / "clip.mp4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("episode 0:"))
