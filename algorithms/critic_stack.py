@@ -60,12 +60,9 @@ class CriticStack:
         """In the order of each critic's ``parameters()``: weight, bias of every layer."""
         return [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
 
-    def _per_critic_parameters(self, critic: ValueCritic) -> list[nn.Parameter]:
-        return list(critic.net.parameters())  # weight, bias of each Linear: the order of ``parameters()``
-
     def _load_moments(self) -> None:
         """Stack the critics' Adam states (if they have taken a step) into the joint optimizer."""
-        states = [[c.optimizer.state.get(p) for p in self._per_critic_parameters(c)] for c in self.critics]
+        states = [[c.optimizer.state.get(p) for p in c.net.parameters()] for c in self.critics]
         missing = [state is None for per_critic in states for state in per_critic]
         if all(missing):
             return  # first fit: every critic starts with fresh moments, as the joint optimizer does
@@ -113,7 +110,7 @@ class CriticStack:
     def _write_back(self) -> None:
         """Copy each critic's slice of the weights and Adam moments into the critic."""
         for k, critic in enumerate(self.critics):
-            for stacked, own in zip(self.parameters(), self._per_critic_parameters(critic), strict=True):
+            for stacked, own in zip(self.parameters(), critic.net.parameters(), strict=True):
                 own.copy_(stacked[k].reshape(own.shape))
                 state = self.optimizer.state[stacked]
                 critic.optimizer.state[own] = {

@@ -67,4 +67,3 @@ class ValueCritic(nn.Module):
     def load_state(self, state: dict) -> None:
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
-
