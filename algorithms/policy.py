@@ -39,9 +39,13 @@ class GaussianPolicy(nn.Module):
     @torch.no_grad()
     def act(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Sample actions for a batch of observations; returns (actions, log-probabilities)."""
-        mean = self.mean_net(obs)
-        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
-        actions = mean + self.log_std.exp() * noise
+        noise = torch.randn(obs.shape[:-1] + self.log_std.shape, generator=generator, dtype=self.log_std.dtype)
+        return self.act_with_noise(obs, noise)
+
+    @torch.no_grad()
+    def act_with_noise(self, obs: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``act`` with the standard-normal draws given: the sampler draws a batch's noise up front."""
+        actions = self.mean_net(obs) + self.log_std.exp() * noise
         # log N(a; mean, std) written out: the sampler calls this every step, Normal() costs more
         log_prob = -(0.5 * noise.pow(2) + self.log_std + _HALF_LOG_2PI).sum(-1)
         return actions, log_prob

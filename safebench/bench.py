@@ -68,7 +68,7 @@ def training_rates(cfg: DictConfig) -> dict[str, float]:
                                                                          parts.budget.num_envs))
             sample_s, update_s, steps = sample_s + sampling, update_s + updating, steps + batch.num_steps
     finally:
-        parts.vec_env.close()
+        parts.collector.close()
     return {"sampling": steps / sample_s, "update_fraction": update_s / (sample_s + update_s),
             "end_to_end": steps / (sample_s + update_s), "batch_size": steps / int(cfg.bench.updates)}
 

@@ -45,6 +45,7 @@ def validate_config(cfg: DictConfig) -> list[str]:
         if OmegaConf.select(cfg, key) != "auto":
             _number(cfg, key, integer=True, minimum=minimum, problems=problems)
     _number(cfg, "train.checkpoint_every", integer=True, minimum=1, problems=problems)
+    _number(cfg, "train.inference_batch", integer=True, minimum=1, problems=problems)
     if horizon and batch and batch < horizon:
         problems.append(f"train.batch_size ({batch}) is smaller than one episode (task.horizon = {horizon})")
     elif horizon and batch and num_envs and math.ceil(batch / num_envs) < horizon:

@@ -1,80 +1,95 @@
-"""Collects one batch of experience from a vector env with batched policy inference."""
+"""Collects one batch of experience: noise drawn up front, the rollout loop, the batch assembled.
+
+``RolloutCollector`` runs the loop in this process (the simple path: one environment, debugging,
+jobs of a multirun). ``safebench.rollout_workers.ParallelRolloutCollector`` runs the same loop in
+worker processes, each with its own copy of the policy, and gives the same batch bit for bit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import gymnasium as gym
 import numpy as np
 import torch
 
 from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.policy import GaussianPolicy
 from algorithms.rollout_batch import RolloutBatch
+from safebench.rollout import RolloutRecords, rollout_fields, run_rollout
+from safebench.vector_env import SyncVectorEnv
 
 
 class RolloutCollector:
-    """Runs the policy in ``num_envs`` environments for ``steps_per_env`` steps each."""
+    """Runs the policy in ``num_envs`` environments of this process for ``steps_per_env`` steps each.
 
-    def __init__(self, vec_env, policy: GaussianPolicy, normalizer: ObservationNormalizer,
-                 generator: torch.Generator) -> None:
-        self.vec_env = vec_env
-        self.policy = policy
-        self.normalizer = normalizer
-        self.generator = generator
-        self.low = vec_env.action_space.low.astype(np.float32)
-        self.high = vec_env.action_space.high.astype(np.float32)
+    The observation normalizer's statistics stay fixed during a batch and take in the batch's
+    observations at its end (so that workers need not agree on them at every step)."""
+
+    def __init__(self, env_fn: Callable[[], gym.Env], num_envs: int, policy: GaussianPolicy,
+                 normalizer: ObservationNormalizer, generator: torch.Generator, num_costs: int = 1,
+                 inference_batch: int = 8) -> None:
+        probe = env_fn()
+        self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        probe.close()
+        self.num_envs, self.num_costs, self.inference_batch = num_envs, num_costs, int(inference_batch)
+        self.policy, self.normalizer, self.generator = policy, normalizer, generator
+        self.low = self.action_space.low.astype(np.float32)
+        self.high = self.action_space.high.astype(np.float32)
+        self._start(env_fn)
+
+    def _start(self, env_fn: Callable[[], gym.Env]) -> None:
+        self.envs = SyncVectorEnv([env_fn] * self.num_envs, self.num_costs)
 
     def collect(self, steps_per_env: int, seeds: list[int]) -> RolloutBatch:
         """Reset every env with ``seeds`` and roll out; episodes cut by the batch end bootstrap."""
-        n, T = self.vec_env.num_envs, steps_per_env
-        raw = self.vec_env.reset(seeds)
-        self.normalizer.update(raw)
-        obs_dim, act_dim = raw.shape[1], self.low.shape[0]
-        obs = np.zeros((n, T, obs_dim), np.float32)
-        actions = np.zeros((n, T, act_dim), np.float32)
-        log_probs = np.zeros((n, T), np.float32)
-        m = self.vec_env.num_costs
-        rewards, costs = np.zeros((n, T)), np.zeros((n, T, m))
-        terminated, episode_end = np.zeros((n, T), bool), np.zeros((n, T), bool)
-        bootstrap_index: list[int] = []
-        bootstrap_obs: list[np.ndarray] = []
-        ep_return, ep_cost, ep_len = np.zeros(n), np.zeros((n, m)), np.zeros(n, np.int64)
-        done_returns: list[float] = []
-        done_costs: list[np.ndarray] = []
-        done_lengths: list[int] = []
+        obs_dim = int(np.prod(self.observation_space.shape))
+        fields = rollout_fields(self.num_envs, steps_per_env, obs_dim, self.low.shape[0], self.num_costs,
+                                raw_obs=self.normalizer.enabled)
+        arrays = self._buffers(fields)
+        for t in range(steps_per_env):  # one draw per step, in the order a step-by-step sampler draws them
+            arrays["noise"][t] = torch.randn(arrays["noise"].shape[1:], generator=self.generator).numpy()
+        records = self._run(arrays, list(seeds))
+        if self.normalizer.enabled:
+            self.normalizer.update(arrays["raw_obs"].reshape(-1, obs_dim))
+        return assemble_batch(arrays, records, obs_dim)
 
-        current = self.normalizer.normalize(raw)
-        for t in range(T):
-            obs[:, t] = current
-            action, log_prob = self.policy.act(torch.from_numpy(current), self.generator)
-            actions[:, t] = action.numpy()
-            log_probs[:, t] = log_prob.numpy()
-            step = self.vec_env.step(np.clip(actions[:, t], self.low, self.high))
-            rewards[:, t], costs[:, t] = step.rewards, step.costs
-            terminated[:, t] = step.terminated
-            done = step.terminated | step.truncated
-            episode_end[:, t] = done
-            ep_return += step.rewards
-            ep_cost += step.costs
-            ep_len += 1
-            for i in np.flatnonzero(done):
-                done_returns.append(ep_return[i])
-                done_costs.append(ep_cost[i].copy())
-                done_lengths.append(int(ep_len[i]))
-                ep_return[i] = ep_cost[i] = ep_len[i] = 0
-                if step.truncated[i] and not step.terminated[i]:
-                    bootstrap_index.append(i * T + t)
-                    bootstrap_obs.append(self.normalizer.normalize(step.final_obs[i]))
-            self.normalizer.update(step.obs)
-            current = self.normalizer.normalize(step.obs)
-        for i in np.flatnonzero(~episode_end[:, -1]):  # episodes still running when the batch ends
-            bootstrap_index.append(i * T + T - 1)
-            bootstrap_obs.append(current[i])
+    def _buffers(self, fields: dict) -> dict[str, np.ndarray]:
+        """Arrays for one batch (the workers' collector puts them in shared memory)."""
+        return {name: np.zeros(shape, dtype) for name, (shape, dtype) in fields.items()}
 
-        order = np.argsort(bootstrap_index, kind="stable")
-        return RolloutBatch(
-            obs=obs, actions=actions, log_probs=log_probs, rewards=rewards, costs=costs,
-            terminated=terminated, episode_end=episode_end,
-            bootstrap_index=np.asarray(bootstrap_index, np.int64)[order],
-            bootstrap_obs=np.asarray(bootstrap_obs, np.float32).reshape(-1, obs_dim)[order],
-            episode_returns=np.asarray(done_returns), episode_costs=np.asarray(done_costs).reshape(-1, m),
-            episode_lengths=np.asarray(done_lengths),
-        )
+    def _run(self, arrays: dict[str, np.ndarray], seeds: list[int]) -> RolloutRecords:
+        return run_rollout(self.envs, self.policy, self.normalizer, seeds, arrays, 0, self.inference_batch,
+                           self.low, self.high)
+
+    def close(self) -> None:
+        self.envs.close()
+
+
+def assemble_batch(arrays: dict[str, np.ndarray], records: RolloutRecords, obs_dim: int) -> RolloutBatch:
+    """The batch, in its own memory, episodes in the order they ended (step, then environment)."""
+    episodes = np.lexsort((records.episode_env, records.episode_step))
+    bootstraps = np.argsort(records.bootstrap_index, kind="stable")
+    m = arrays["costs"].shape[-1]
+    return RolloutBatch(
+        obs=arrays["obs"].copy(), actions=arrays["actions"].copy(), log_probs=arrays["log_probs"].copy(),
+        rewards=arrays["rewards"].copy(), costs=arrays["costs"].copy(), terminated=arrays["terminated"].copy(),
+        episode_end=arrays["episode_end"].copy(),
+        bootstrap_index=np.asarray(records.bootstrap_index, np.int64)[bootstraps],
+        bootstrap_obs=np.asarray(records.bootstrap_obs, np.float32).reshape(-1, obs_dim)[bootstraps],
+        episode_returns=np.asarray(records.episode_return)[episodes],
+        episode_costs=np.asarray(records.episode_costs).reshape(-1, m)[episodes],
+        episode_lengths=np.asarray(records.episode_length)[episodes],
+    )
+
+
+def make_collector(env_fn: Callable[[], gym.Env], num_envs: int, policy: GaussianPolicy,
+                   normalizer: ObservationNormalizer, generator: torch.Generator, num_costs: int = 1,
+                   inference_batch: int = 8, workers: int = 0) -> RolloutCollector:
+    """``workers`` = 0 (or a single environment): collect in this process; > 0: in that many workers."""
+    if workers > 0 and num_envs > 1:
+        from safebench.rollout_workers import ParallelRolloutCollector
+
+        return ParallelRolloutCollector(env_fn, num_envs, policy, normalizer, generator, num_costs,
+                                        inference_batch, workers)
+    return RolloutCollector(env_fn, num_envs, policy, normalizer, generator, num_costs, inference_batch)

@@ -32,9 +32,8 @@ from safebench.run_files import (
     manifest,
     now_iso,
 )
-from safebench.sampler import RolloutCollector
+from safebench.sampler import RolloutCollector, make_collector
 from safebench.seeding import episode_seeds, seed_everything
-from safebench.vector_env import make_vector_env
 from safebench.wandb_logger import WandbLogger
 
 log = logging.getLogger("safebench")
@@ -89,7 +88,6 @@ class Components:
     budget: Budget
     parallelism: Parallelism
     generator: torch.Generator
-    vec_env: Any
     algo: Algorithm
     normalizer: ObservationNormalizer
     collector: RolloutCollector
@@ -113,22 +111,21 @@ class Components:
 
 
 def build_components(cfg: DictConfig) -> Components:
-    """Seed everything, start the environments (and their workers), build the algorithm."""
+    """Seed everything, build the algorithm, start the environments (and their workers)."""
     generator = seed_everything(int(cfg.seed))
     budget = Budget.from_config(cfg)
     parallelism = Parallelism.from_config(cfg)
     parallelism.configure_torch()
     constraints = Constraints.from_task(cfg.task)
-    vec_env = make_vector_env(env_factory(cfg), budget.num_envs, parallelism.workers, constraints.count)
-    try:
-        obs_dim = int(np.prod(vec_env.observation_space.shape))
-        algo = build_algorithm(cfg, obs_dim, int(np.prod(vec_env.action_space.shape)))
-        normalizer = ObservationNormalizer((obs_dim,), enabled=bool(cfg.train.normalize_obs))
-        collector = RolloutCollector(vec_env, algo.policy, normalizer, generator)
-    except BaseException:
-        vec_env.close()
-        raise
-    return Components(budget, parallelism, generator, vec_env, algo, normalizer, collector, constraints)
+    env_fn = env_factory(cfg)
+    probe = env_fn()
+    obs_dim, act_dim = int(np.prod(probe.observation_space.shape)), int(np.prod(probe.action_space.shape))
+    probe.close()
+    algo = build_algorithm(cfg, obs_dim, act_dim)
+    normalizer = ObservationNormalizer((obs_dim,), enabled=bool(cfg.train.normalize_obs))
+    collector = make_collector(env_fn, budget.num_envs, algo.policy, normalizer, generator, constraints.count,
+                               int(cfg.train.inference_batch), parallelism.workers)
+    return Components(budget, parallelism, generator, algo, normalizer, collector, constraints)
 
 
 def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -151,7 +148,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         finally:
             wandb.finish()
     finally:
-        parts.vec_env.close()
+        parts.collector.close()
     summary = summarize(progress.rows, parts.constraints, parts.budget.epochs)
     atomic_write_json(run_dir / SUMMARY_FILE, summary)
     finish_manifest(run_dir)

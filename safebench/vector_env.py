@@ -1,6 +1,7 @@
-"""Vectorized environments stepped in this process (the simple path, for num_envs=1 and debugging).
+"""Vectorized environments stepped one after another in the calling process (the rollout
+loop's, in-process or in a worker).
 
-All vector envs here share one contract: ``reset(seeds) -> obs`` and ``step(actions) -> VectorStep``
+The contract: ``reset(seeds) -> obs`` and ``step(actions) -> VectorStep``
 with automatic reset of finished episodes inside the same call, so that ``obs`` is always the
 observation the policy acts on next and ``final_obs`` keeps what a finished episode ended in.
 Costs come as (num_envs, num_costs): ``info["cost"]`` for one constraint, the vector
@@ -73,11 +74,3 @@ def step_costs(info: dict, num_costs: int) -> np.ndarray | float:
                          f"{costs.shape}")
     return costs
 
-
-def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int, workers: int = 0, num_costs: int = 1):
-    """``workers`` = 0: step in this process; > 0: that many worker processes share the envs."""
-    if workers and workers > 0 and num_envs > 1:
-        from safebench.subprocess_vector_env import SubprocessVectorEnv
-
-        return SubprocessVectorEnv(env_fn, num_envs, min(workers, num_envs), num_costs)
-    return SyncVectorEnv([env_fn] * num_envs, num_costs)

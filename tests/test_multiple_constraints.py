@@ -16,12 +16,12 @@ import tasks
 from algorithms.cpo import CPO, accept_cpo_step
 from algorithms.cpo_multi_constraint_dual import solve_cpo_dual_numeric
 from algorithms.lagrangian import Lagrangian
+from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.pid_lagrangian import PIDLagrangian
+from algorithms.policy import GaussianPolicy
 from algorithms.ppo_lagrangian import PPOLagrangian
 from algorithms.trpo import TRPO
-from safebench.sampler import RolloutCollector
-from safebench.subprocess_vector_env import SubprocessVectorEnv
-from safebench.vector_env import SyncVectorEnv
+from safebench.sampler import make_collector
 
 
 # ----------------------------------------------------------------------------- the dual, m > 1
@@ -184,25 +184,20 @@ def test_point_circle_speed_reports_position_and_speed_costs():
 
 def test_worker_processes_carry_every_cost_column():
     factory = partial(tasks.make, "point_circle_speed", horizon=20)
-    sync, parallel = SyncVectorEnv([factory] * 4, num_costs=2), SubprocessVectorEnv(factory, 4, 2, num_costs=2)
-    try:
-        batches = []
-        for vec in (sync, parallel):
-            torch.manual_seed(0)
-            from algorithms.observation_normalizer import ObservationNormalizer
-            from algorithms.policy import GaussianPolicy
-
-            collector = RolloutCollector(vec, GaussianPolicy(9, 2), ObservationNormalizer((9,)),
-                                         torch.Generator().manual_seed(1))
+    batches = []
+    for workers in (0, 2):
+        torch.manual_seed(0)
+        collector = make_collector(factory, 4, GaussianPolicy(9, 2), ObservationNormalizer((9,)),
+                                   torch.Generator().manual_seed(1), num_costs=2, inference_batch=2, workers=workers)
+        try:
             batches.append(collector.collect(50, [1, 2, 3, 4]))
-        a, b = batches
-        assert a.costs.shape == (4, 50, 2) and a.episode_costs.shape == (8, 2)
-        assert a.costs[..., 1].sum() > 0  # random actions do exceed the speed limit
-        np.testing.assert_array_equal(a.costs, b.costs)
-        np.testing.assert_array_equal(a.episode_costs, b.episode_costs)
-    finally:
-        sync.close()
-        parallel.close()
+        finally:
+            collector.close()
+    a, b = batches
+    assert a.costs.shape == (4, 50, 2) and a.episode_costs.shape == (8, 2)
+    assert a.costs[..., 1].sum() > 0  # random actions do exceed the speed limit
+    np.testing.assert_array_equal(a.costs, b.costs)
+    np.testing.assert_array_equal(a.episode_costs, b.episode_costs)
 
 
 TINY = ["+task=point_circle_speed", "seed=0", "train.total_steps=2000", "train.batch_size=1000", "train.num_envs=2"]

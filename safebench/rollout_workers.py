@@ -1,0 +1,199 @@
+"""Batches collected by worker processes, so that every core steps physics.
+
+Each worker owns a contiguous slice of the environments and a copy of the policy. For a batch, the
+learner sends every worker the policy's weights, the normalizer's statistics and the seeds, and
+puts the batch's action noise in shared memory; each worker then runs the whole rollout of its
+slice (``safebench.rollout.run_rollout``) and writes its steps into the shared batch arrays. There
+is no exchange between processes during the rollout, so no core waits for another at every step.
+The batch is identical, bit for bit, to the one ``RolloutCollector`` collects in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import traceback
+from collections.abc import Callable
+from multiprocessing import shared_memory
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from algorithms.observation_normalizer import ObservationNormalizer
+from algorithms.policy import GaussianPolicy
+from safebench.rollout import RolloutRecords, env_slice, run_rollout
+from safebench.sampler import RolloutCollector
+from safebench.vector_env import SyncVectorEnv
+
+
+class EnvWorkerError(RuntimeError):
+    """A rollout failed inside a worker process; the message carries the worker's traceback."""
+
+
+class SharedArrays:
+    """Named arrays laid out in one shared-memory block, which grows when a batch needs more."""
+
+    def __init__(self) -> None:
+        self.block: shared_memory.SharedMemory | None = None
+
+    def views(self, fields: dict) -> tuple[dict[str, np.ndarray], tuple]:
+        """Arrays for ``fields`` (name -> (shape, dtype)) and the layout a worker needs to find them."""
+        layout, offset = [], 0
+        for name, (shape, dtype) in fields.items():
+            layout.append((name, offset, shape, np.dtype(dtype).str))
+            offset += -(-int(np.prod(shape)) * np.dtype(dtype).itemsize // 64) * 64  # 64-byte aligned
+        if self.block is None or self.block.size < offset:
+            self.close()
+            self.block = shared_memory.SharedMemory(create=True, size=max(offset, 64))
+        return attach_views(self.block, layout), (self.block.name, tuple(layout))
+
+    def close(self) -> None:
+        if self.block is not None:
+            _close_block(self.block)
+            self.block.unlink()
+            self.block = None
+
+
+def attach_views(block: shared_memory.SharedMemory, layout) -> dict[str, np.ndarray]:
+    return {name: np.ndarray(shape, dtype, buffer=block.buf, offset=offset) for name, offset, shape, dtype in layout}
+
+
+def _worker(env_fn, lo: int, hi: int, num_costs: int, policy: GaussianPolicy, inference_batch: int,
+            action_bounds: tuple[np.ndarray, np.ndarray], conn) -> None:
+    """Collect the rollouts of environments [lo, hi) until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the learner handles Ctrl-C and closes us
+    torch.set_num_threads(1)  # one process per core already
+    torch.set_flush_denormal(True)  # as the learner (Parallelism.configure_torch)
+    envs, block = None, None
+    try:
+        envs = SyncVectorEnv([env_fn] * (hi - lo), num_costs)
+        conn.send(("ready", None))
+        while True:
+            command, payload = conn.recv()
+            if command == "close":
+                break
+            params, normalizer, seeds, (name, layout) = payload
+            if block is None or block.name != name:
+                block = _reattach(block, name)
+            torch.nn.utils.vector_to_parameters(torch.from_numpy(params), policy.parameters())
+            arrays = env_slice(attach_views(block, layout), lo, hi)
+            records = run_rollout(envs, policy, normalizer, seeds, arrays, lo, inference_batch, *action_bounds)
+            del arrays  # no view may outlive the block
+            conn.send(("ok", records))
+    except (EOFError, KeyboardInterrupt, BrokenPipeError):
+        pass  # the learner went away: exit quietly
+    except BaseException:
+        try:
+            conn.send(("error", f"environments {lo}..{hi - 1}:\n{traceback.format_exc()}"))
+        except (BrokenPipeError, OSError):
+            pass
+    finally:
+        if envs is not None:
+            envs.close()
+        _close_block(block)
+        conn.close()
+
+
+def _reattach(block: shared_memory.SharedMemory | None, name: str) -> shared_memory.SharedMemory:
+    """Open the learner's (new) block; the learner alone unlinks it."""
+    _close_block(block)
+    return shared_memory.SharedMemory(name=name)
+
+
+def _close_block(block: shared_memory.SharedMemory | None) -> None:
+    if block is not None:
+        try:
+            block.close()
+        except BufferError:  # a view is still alive (an exception's traceback): the OS frees it at exit
+            pass
+
+
+class ParallelRolloutCollector(RolloutCollector):
+    """``RolloutCollector`` with the environments split over ``workers`` processes."""
+
+    def __init__(self, env_fn: Callable[[], gym.Env], num_envs: int, policy: GaussianPolicy,
+                 normalizer: ObservationNormalizer, generator: torch.Generator, num_costs: int = 1,
+                 inference_batch: int = 8, workers: int = 2) -> None:
+        self.requested_workers = workers
+        super().__init__(env_fn, num_envs, policy, normalizer, generator, num_costs, inference_batch)
+
+    def _start(self, env_fn: Callable[[], gym.Env]) -> None:
+        """One worker per slice of whole inference groups (a group is never split between two)."""
+        groups = -(-self.num_envs // self.inference_batch)
+        bounds = np.linspace(0, groups, min(self.requested_workers, groups) + 1).astype(int) * self.inference_batch
+        self._slices = [(int(lo), int(min(hi, self.num_envs))) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        self._shared = SharedArrays()
+        self._conns, self._processes, self._closed, self._busy = [], [], False, False
+        ctx = mp.get_context("spawn")
+        for lo, hi in self._slices:
+            parent, child = ctx.Pipe()
+            process = ctx.Process(target=_worker, daemon=True, args=(
+                env_fn, lo, hi, self.num_costs, self.policy, self.inference_batch, (self.low, self.high), child))
+            process.start()
+            child.close()
+            self._conns.append(parent)
+            self._processes.append(process)
+        self._gather("start")
+
+    @property
+    def workers(self) -> int:
+        return len(self._processes)
+
+    def _buffers(self, fields: dict) -> dict[str, np.ndarray]:
+        arrays, self._layout = self._shared.views(fields)
+        return arrays
+
+    def _run(self, arrays: dict[str, np.ndarray], seeds: list[int]) -> RolloutRecords:
+        params = torch.nn.utils.parameters_to_vector(self.policy.parameters()).detach().numpy()
+        self._busy = True
+        for conn, (lo, hi) in zip(self._conns, self._slices):
+            conn.send(("collect", (params, self.normalizer, seeds[lo:hi], self._layout)))
+        records = RolloutRecords()
+        for part in self._gather("a rollout"):
+            records.extend(part)
+        self._busy = False
+        return records
+
+    def _gather(self, what: str) -> list:
+        """Every worker's reply, in slice order; a failure anywhere becomes one clear error."""
+        replies, errors = [], []
+        for conn, (lo, hi) in zip(self._conns, self._slices):
+            try:
+                status, payload = conn.recv()
+            except (EOFError, ConnectionResetError):
+                status, payload = "error", f"environments {lo}..{hi - 1}: the worker process died"
+            (errors if status == "error" else replies).append(payload)
+        if errors:
+            self._busy = False
+            self.close()
+            raise EnvWorkerError(f"An environment failed during {what} in a worker process.\n" + "\n".join(errors))
+        return replies
+
+    def close(self) -> None:
+        """Stop the workers (politely, or at once if interrupted mid-rollout); safe to call twice."""
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        for conn in self._conns:
+            try:
+                conn.send(("close", None))
+            except (BrokenPipeError, OSError):
+                pass
+        for process in self._processes:
+            if self._busy:  # Ctrl-C during a rollout: the workers would finish the whole batch first
+                process.terminate()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+        for conn in self._conns:
+            conn.close()
+        self._shared.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
