@@ -39,16 +39,15 @@ class GaussianPolicy(nn.Module):
     @torch.no_grad()
     def act(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Sample actions for a batch of observations; returns (actions, log-probabilities)."""
-        noise = torch.randn(obs.shape[:-1] + self.log_std.shape, generator=generator, dtype=self.log_std.dtype)
-        return self.act_with_noise(obs, noise)
+        mean = self.mean_net(obs)
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
+        return mean + self.log_std.exp() * noise, self.noise_log_prob(noise)
 
     @torch.no_grad()
-    def act_with_noise(self, obs: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``act`` with the standard-normal draws given: the sampler draws a batch's noise up front."""
-        actions = self.mean_net(obs) + self.log_std.exp() * noise
-        # log N(a; mean, std) written out: the sampler calls this every step, Normal() costs more
-        log_prob = -(0.5 * noise.pow(2) + self.log_std + _HALF_LOG_2PI).sum(-1)
-        return actions, log_prob
+    def noise_log_prob(self, noise: torch.Tensor) -> torch.Tensor:
+        """log pi(mean + std * noise | s) for standard-normal ``noise``: it does not depend on s."""
+        # log N(a; mean, std) written out: Normal() costs more, and the sampler has the noise
+        return -(0.5 * noise.pow(2) + self.log_std + _HALF_LOG_2PI).sum(-1)
 
     @torch.no_grad()
     def mean_action(self, obs: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ from torch import nn
 _NUMPY_DTYPES = (torch.float32, torch.float64)
 
 
-def _numpy_tanh(x: torch.Tensor) -> torch.Tensor:
+def numpy_tanh(x: torch.Tensor) -> torch.Tensor:
     """tanh(x) into a new tensor, computed by NumPy (which releases the GIL for the loop)."""
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
     np.tanh(x.detach().numpy(), out=out.numpy())
@@ -31,7 +31,7 @@ class _SimdTanhFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return _numpy_tanh(x)
+        return numpy_tanh(x)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -50,7 +50,7 @@ def simd_tanh(x: torch.Tensor) -> torch.Tensor:
     if x.requires_grad and torch.is_grad_enabled():
         return _SimdTanhFunction.apply(x)
     try:
-        return _numpy_tanh(x)
+        return numpy_tanh(x)
     except RuntimeError:  # a tensor without plain storage (torch.func.vmap's batched tensors)
         return torch.tanh(x)
 

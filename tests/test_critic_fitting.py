@@ -3,9 +3,10 @@
 import copy
 
 import numpy as np
+import pytest
 import torch
 
-from algorithms.critic_stack import fit_critics, stackable
+from algorithms.critic_stack import CriticStack, fit_critics, stackable
 from algorithms.value_critic import ValueCritic
 
 
@@ -51,6 +52,36 @@ def test_stacked_fit_equals_plain_separate_fits_up_to_rounding():
             torch.testing.assert_close(state_a["exp_avg"], state_b["exp_avg"], rtol=1e-4, atol=1e-8)
             torch.testing.assert_close(state_a["exp_avg_sq"], state_b["exp_avg_sq"], rtol=1e-4, atol=1e-9)
     assert got[0] < 0.1 * float(targets[0].var())  # and they did learn
+
+
+@pytest.mark.parametrize("minibatch", [256, 1000])
+def test_hand_written_backward_of_tanh_critics_is_autograd_bit_for_bit(minibatch):
+    """The stack's backward for tanh networks runs autograd's own ops: the same gradients, exactly."""
+    critics, obs, targets = critics_and_data()
+    stack = CriticStack(critics)
+    assert stack._tanh
+    by_hand, by_autograd = {}, {}
+    for minibatch_obs, minibatch_targets in [(obs[:minibatch], targets), (obs[minibatch:minibatch + 77], targets)]:
+        x = minibatch_obs.unsqueeze(0).expand(3, -1, -1)
+        y = torch.stack([t[:len(minibatch_obs)] for t in minibatch_targets])
+        for mode, out in ((True, by_hand), (False, by_autograd)):
+            stack._tanh = mode
+            stack._set_gradients(x, y)
+            out[len(minibatch_obs)] = [p.grad.clone() for p in stack.parameters()]
+    for n in by_hand:
+        for a, b in zip(by_hand[n], by_autograd[n], strict=True):
+            assert torch.equal(a, b)
+            assert a.abs().sum() > 0
+
+
+def test_critics_with_other_activations_are_stacked_through_autograd():
+    torch.manual_seed(0)
+    critics = [ValueCritic(6, activation="relu", minibatch_size=256, epochs=2) for _ in range(2)]
+    obs = torch.randn(1000, 6)
+    before = [float((c.predict(obs) - obs.sum(1)).pow(2).mean()) for c in critics]
+    assert not CriticStack(critics)._tanh
+    after = fit_critics(critics, obs, [obs.sum(1)] * 2, np.random.default_rng(0))
+    assert all(a < 0.9 * b for a, b in zip(after, before))
 
 
 def test_critics_with_different_adam_histories_are_fitted_one_by_one():

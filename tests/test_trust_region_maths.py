@@ -3,7 +3,12 @@
 import torch
 
 from algorithms.conjugate_gradient import conjugate_gradient
-from algorithms.fisher_vector_product import make_fisher_vector_product, mean_kl
+from algorithms.fisher_vector_product import (
+    is_tanh_mlp,
+    make_fisher_vector_product,
+    make_hessian_vector_product,
+    mean_kl,
+)
 from algorithms.line_search import backtracking_line_search
 from algorithms.mlp import flat_params, set_flat_params
 from algorithms.policy import GaussianPolicy
@@ -59,6 +64,23 @@ def test_fisher_vector_product_equals_explicit_kl_hessian():
     v = torch.randn(n, dtype=torch.float64)
     torch.testing.assert_close(fvp(v), hessian @ v + damping * v, rtol=1e-4, atol=1e-6)
     assert kl_at(theta0) == 0
+
+
+def test_fisher_product_of_tanh_policies_equals_the_kl_hessian_product():
+    """The J'MJ form used for tanh MLPs against differentiating the mean KL twice (default sizes)."""
+    torch.manual_seed(0)
+    policy = GaussianPolicy(7, 3, init_log_std=-0.5).double()
+    with torch.no_grad():
+        policy.log_std.copy_(torch.tensor([-0.5, 0.2, -1.0]))
+    obs = torch.randn(300, 7, dtype=torch.float64)
+    with torch.no_grad():
+        old_mean, old_log_std = policy.mean_net(obs), policy.log_std.clone()
+    assert is_tanh_mlp(policy.mean_net)
+    by_form = make_fisher_vector_product(policy, obs, 0.1)
+    by_hessian = make_hessian_vector_product(mean_kl(policy, obs, old_mean, old_log_std), policy, 0.1)
+    for _ in range(3):
+        v = torch.randn(len(flat_params(policy)), dtype=torch.float64)
+        torch.testing.assert_close(by_form(v), by_hessian(v), rtol=1e-10, atol=1e-12)
 
 
 def test_line_search_takes_first_acceptable_fraction_and_reverts_when_none():
