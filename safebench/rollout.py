@@ -72,6 +72,8 @@ def run_rollout(envs: SyncVectorEnv, policy: GaussianPolicy, normalizer: Observa
     raw = envs.reset(seeds)
     current = normalizer.normalize(raw)
     noise = torch.from_numpy(arrays["noise"])
+    std = policy.log_std.detach().exp()
+    means = torch.empty(noise.shape[1:])
     ep_return, ep_cost, ep_len = np.zeros(n), np.zeros((n, envs.num_costs)), np.zeros(n, np.int64)
     records = RolloutRecords()
     for t in range(T):
@@ -80,10 +82,9 @@ def run_rollout(envs: SyncVectorEnv, policy: GaussianPolicy, normalizer: Observa
             arrays["raw_obs"][:, t] = raw
         obs = torch.from_numpy(current)
         for lo in range(0, n, inference_batch):
-            hi = lo + inference_batch
             # a fresh (aligned) copy: small products take paths whose rounding depends on alignment
-            action, log_prob = policy.act_with_noise(obs[lo:hi].clone(), noise[t, lo:hi])
-            arrays["actions"][lo:hi, t], arrays["log_probs"][lo:hi, t] = action.numpy(), log_prob.numpy()
+            means[lo:lo + inference_batch] = policy.mean_action(obs[lo:lo + inference_batch].clone())
+        arrays["actions"][:, t] = (means + std * noise[t]).numpy()
         step = envs.step(np.clip(arrays["actions"][:, t], action_low, action_high))
         arrays["rewards"][:, t], arrays["costs"][:, t] = step.rewards, step.costs
         arrays["terminated"][:, t] = step.terminated
@@ -104,6 +105,7 @@ def run_rollout(envs: SyncVectorEnv, policy: GaussianPolicy, normalizer: Observa
                 records.bootstrap_obs.append(normalizer.normalize(step.final_obs[i]))
         raw = step.obs
         current = normalizer.normalize(raw)
+    arrays["log_probs"][:] = policy.noise_log_prob(noise).T.numpy()
     for i in np.flatnonzero(~arrays["episode_end"][:, -1]):  # episodes still running when the batch ends
         records.bootstrap_index.append((first_env + int(i)) * T + T - 1)
         records.bootstrap_obs.append(current[i])
