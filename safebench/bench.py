@@ -86,8 +86,9 @@ def training_rates(cfg: DictConfig) -> dict[str, float]:
             sample_s, update_s, steps = sample_s + sampling, update_s + updating, steps + batch.num_steps
     finally:
         parts.collector.close()
-    return {"sampling": steps / sample_s, "update_fraction": update_s / (sample_s + update_s),
-            "end_to_end": steps / (sample_s + update_s), "batch_size": steps / int(cfg.bench.updates)}
+    return {"workers": parts.collector.workers, "sampling": steps / sample_s,
+            "update_fraction": update_s / (sample_s + update_s), "end_to_end": steps / (sample_s + update_s),
+            "batch_size": steps / int(cfg.bench.updates)}
 
 
 def benchmark(cfg: DictConfig) -> list[dict]:
@@ -101,7 +102,7 @@ def benchmark(cfg: DictConfig) -> list[dict]:
 
     parallelism = Parallelism.from_config(cfg)
     common = {"task": cfg.task.name, "algo": cfg.algo.name, "num_envs": int(cfg.train.num_envs),
-              "workers": parallelism.workers, "update_threads": parallelism.update_threads,
+              "workers": rates["workers"], "update_threads": parallelism.update_threads,
               "commit": git_commit(Path(__file__).resolve().parent.parent)}
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return [

@@ -41,6 +41,11 @@ class RolloutCollector:
     def _start(self, env_fn: Callable[[], gym.Env]) -> None:
         self.envs = SyncVectorEnv([env_fn] * self.num_envs, self.num_costs)
 
+    @property
+    def workers(self) -> int:
+        """Worker processes collecting (0: this process)."""
+        return 0
+
     def collect(self, steps_per_env: int, seeds: list[int]) -> RolloutBatch:
         """Reset every env with ``seeds`` and roll out; episodes cut by the batch end bootstrap."""
         obs_dim = int(np.prod(self.observation_space.shape))

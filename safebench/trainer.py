@@ -139,7 +139,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
         else:
             atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR) | {
-                "env_workers": parts.parallelism.workers, "update_threads": parts.parallelism.update_threads})
+                "env_workers": parts.collector.workers, "update_threads": parts.parallelism.update_threads})
         progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
         progress.flush()
         wandb = WandbLogger(cfg, run_dir)
