@@ -52,7 +52,8 @@ class CriticStack:
         self.critics = list(critics)
         first = self.critics[0]
         self.activations = [m for m in first.net if not isinstance(m, nn.Linear)]
-        self._tanh = all(isinstance(m, SimdTanh) for m in self.activations)
+        # tanh networks: gradients by autograd's own ops without its engine (``_set_gradients``)
+        self.hand_written_backward = all(isinstance(m, SimdTanh) for m in self.activations)
         self.weights: list[torch.Tensor] = []  # (K, out, in) per layer
         self.biases: list[torch.Tensor] = []  # (K, 1, out) per layer
         for layers in zip(*(_linear_layers(c) for c in self.critics), strict=True):
@@ -112,7 +113,7 @@ class CriticStack:
 
     def _set_gradients(self, obs: torch.Tensor, targets: torch.Tensor) -> None:
         """Each critic's gradient of its own mean squared error on its minibatch, into ``.grad``."""
-        if not self._tanh:
+        if not self.hand_written_backward:
             errors = self.forward(obs) - targets
             loss = errors.pow(2).mean(dim=1).sum()
             self.optimizer.zero_grad(set_to_none=True)
@@ -127,7 +128,7 @@ class CriticStack:
                     h = numpy_tanh(h)
             errors = h.squeeze(-1) - targets
             # backward of errors.pow(2).mean(dim=1).sum(), as PowBackward and MeanBackward compute it
-            grad = ((torch.ones(()) / errors.shape[1]) * (2.0 * errors)).unsqueeze(-1)
+            grad = ((torch.ones((), dtype=errors.dtype) / errors.shape[1]) * (2.0 * errors)).unsqueeze(-1)
             for layer in reversed(range(len(self.weights))):
                 weight, bias, h = self.weights[layer], self.biases[layer], inputs[layer]
                 bias.grad = grad.sum(1, keepdim=True)

@@ -30,7 +30,7 @@ def make_fisher_vector_product(
     activations computed once: a third of the arithmetic of differentiating the KL twice. Other
     networks differentiate the KL twice (the gradient graph built once, reused by every product).
     """
-    if is_tanh_mlp(policy.mean_net):
+    if has_tanh_mlp_mean(policy):
         return _tanh_mlp_fisher_product(policy, obs, damping)
     with torch.no_grad():
         old_mean = policy.mean_net(obs)
@@ -38,53 +38,58 @@ def make_fisher_vector_product(
     return make_hessian_vector_product(mean_kl(policy, obs, old_mean, old_log_std), policy, damping)
 
 
-def is_tanh_mlp(net: torch.nn.Module) -> bool:
-    """build_mlp's layout with tanh: Linear (SimdTanh Linear)*."""
-    layers = list(net) if isinstance(net, torch.nn.Sequential) else []
-    return (len(layers) % 2 == 1 and all(isinstance(m, torch.nn.Linear) for m in layers[::2])
-            and all(isinstance(m, SimdTanh) for m in layers[1::2]))
+def has_tanh_mlp_mean(policy: GaussianPolicy) -> bool:
+    """True when the trainable parameters are exactly log_std and a tanh MLP's (build_mlp's layout:
+    Linear (SimdTanh Linear)*), the form the J'MJ product is written for."""
+    layers = list(policy.mean_net) if isinstance(policy.mean_net, torch.nn.Sequential) else []
+    if not (len(layers) % 2 == 1 and all(isinstance(m, torch.nn.Linear) for m in layers[::2])
+            and all(isinstance(m, SimdTanh) for m in layers[1::2])):
+        return False
+    expected = [policy.log_std] + [p for linear in layers[::2] for p in (linear.weight, linear.bias)]
+    params = list(policy.parameters())
+    return (len(params) == len(expected) and {id(p) for p in params} == {id(p) for p in expected}
+            and all(p.requires_grad for p in params))
 
 
 def _tanh_mlp_fisher_product(policy: GaussianPolicy, obs: torch.Tensor,
                              damping: float) -> Callable[[torch.Tensor], torch.Tensor]:
-    """(J' M J / N + 2 I_logstd + damping I) v for a tanh-MLP mean; parameters in ``policy.parameters()`` order."""
+    """(J' M J / N + 2 I_logstd + damping I) v for a tanh-MLP mean, at the parameters of now."""
     linears = list(policy.mean_net)[::2]
     with torch.no_grad():
+        weights = [linear.weight.detach().clone() for linear in linears]  # later steps must not leak in
         inputs, h = [], obs  # the input of every Linear layer
-        for layer, linear in enumerate(linears):
+        for layer, (weight, linear) in enumerate(zip(weights, linears, strict=True)):
             inputs.append(h)
-            h = torch.nn.functional.linear(h, linear.weight, linear.bias)
+            h = torch.nn.functional.linear(h, weight, linear.bias)
             if layer < len(linears) - 1:
                 h = numpy_tanh(h)
         precision = torch.exp(-2 * policy.log_std.detach()) / len(obs)  # M / N
-    params = list(policy.parameters())
-    shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
-    # where each parameter's piece of v lies: log_std (registered first), then W, b of every layer
-    order = [next(i for i, p in enumerate(params) if p is q)
-             for q in [policy.log_std] + [t for linear in linears for t in (linear.weight, linear.bias)]]
+    params = list(policy.parameters())  # the order of v
+    sizes = [p.numel() for p in params]
+    position = {id(p): i for i, p in enumerate(params)}
+    slots = [(position[id(linear.weight)], position[id(linear.bias)]) for linear in linears]
+    log_std_slot = position[id(policy.log_std)]
 
     @torch.no_grad()
     def product(v: torch.Tensor) -> torch.Tensor:
-        pieces = [piece.view(shape) for piece, shape in zip(torch.split(v, sizes), shapes)]
-        log_std_tangent, *layer_tangents = [pieces[i] for i in order]
+        pieces = [piece.view(p.shape) for piece, p in zip(torch.split(v, sizes), params, strict=True)]
         # Jv, forward mode: d(out) = dW x + db + W dx, d(tanh) = (1 - tanh^2) d(in)
         tangent = None
-        for layer, linear in enumerate(linears):
-            weight_t, bias_t = layer_tangents[2 * layer], layer_tangents[2 * layer + 1]
-            out = torch.addmm(bias_t, inputs[layer], weight_t.T)
+        for layer, (weight, (w_slot, b_slot)) in enumerate(zip(weights, slots, strict=True)):
+            out = torch.addmm(pieces[b_slot], inputs[layer], pieces[w_slot].T)
             if tangent is not None:
-                out += tangent @ linear.weight.T
+                out += tangent @ weight.T
             tangent = torch.ops.aten.tanh_backward(out, inputs[layer + 1]) if layer < len(linears) - 1 else out
         # J'(M Jv), backward
         grad = tangent * precision
-        grads: list[torch.Tensor] = []
+        result = [None] * len(params)
+        result[log_std_slot] = 2.0 * pieces[log_std_slot]  # the KL's Hessian in log std is 2 I
         for layer in reversed(range(len(linears))):
-            grads[:0] = [grad.T @ inputs[layer], grad.sum(0)]
+            w_slot, b_slot = slots[layer]
+            result[w_slot], result[b_slot] = grad.T @ inputs[layer], grad.sum(0)
             if layer > 0:
-                grad = torch.ops.aten.tanh_backward(grad @ linears[layer].weight, inputs[layer])
-        by_param = [2.0 * log_std_tangent] + grads  # in ``order``
-        hv = torch.cat([by_param[order.index(i)].reshape(-1) for i in range(len(params))])
-        return hv + damping * v
+                grad = torch.ops.aten.tanh_backward(grad @ weights[layer], inputs[layer])
+        return torch.cat([r.reshape(-1) for r in result]) + damping * v
 
     return product
 

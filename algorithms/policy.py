@@ -51,7 +51,7 @@ class GaussianPolicy(nn.Module):
 
     @torch.no_grad()
     def mean_action(self, obs: torch.Tensor) -> torch.Tensor:
-        """The deterministic action, for evaluation and videos."""
+        """The deterministic action (videos; the sampler adds the noise itself)."""
         return self.mean_net(obs)
 
     def entropy(self) -> torch.Tensor:

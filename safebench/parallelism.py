@@ -45,7 +45,7 @@ class Parallelism:
         torch.set_flush_denormal(True)
 
     def for_sampling(self) -> None:
-        """Inference on a small batch: one thread, leaving the cores to the env workers."""
+        """In-process sampling runs inference on small batches: one thread is fastest (workers use one each)."""
         torch.set_num_threads(1)
 
     def for_update(self) -> None:

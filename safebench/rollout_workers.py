@@ -11,6 +11,7 @@ The batch is identical, bit for bit, to the one ``RolloutCollector`` collects in
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 import traceback
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from safebench.rollout import RolloutRecords, env_slice, run_rollout
 from safebench.sampler import RolloutCollector
 from safebench.vector_env import SyncVectorEnv
 
+_RETIRED: list[shared_memory.SharedMemory] = []  # blocks closed while a view was alive
+
 
 class EnvWorkerError(RuntimeError):
     """A rollout failed inside a worker process; the message carries the worker's traceback."""
@@ -36,17 +39,20 @@ class SharedArrays:
 
     def __init__(self) -> None:
         self.block: shared_memory.SharedMemory | None = None
+        self.layout: tuple = ()  # what a worker needs to find the arrays: (block name, fields)
 
-    def views(self, fields: dict) -> tuple[dict[str, np.ndarray], tuple]:
-        """Arrays for ``fields`` (name -> (shape, dtype)) and the layout a worker needs to find them."""
+    def views(self, fields: dict) -> dict[str, np.ndarray]:
+        """Arrays for ``fields`` (name -> (shape, dtype)); ``layout`` then describes them."""
         layout, offset = [], 0
         for name, (shape, dtype) in fields.items():
             layout.append((name, offset, shape, np.dtype(dtype).str))
             offset += -(-int(np.prod(shape)) * np.dtype(dtype).itemsize // 64) * 64  # 64-byte aligned
         if self.block is None or self.block.size < offset:
             self.close()
+            _check_room(offset)
             self.block = shared_memory.SharedMemory(create=True, size=max(offset, 64))
-        return attach_views(self.block, layout), (self.block.name, tuple(layout))
+        self.layout = (self.block.name, tuple(layout))
+        return attach_views(self.block, layout)
 
     def close(self) -> None:
         if self.block is not None:
@@ -55,8 +61,24 @@ class SharedArrays:
             self.block = None
 
 
+def _check_room(size: int, folder: str = "/dev/shm") -> None:
+    """Refuse a batch that the shared-memory file system cannot hold (a worker would die of SIGBUS)."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return  # no such file system here: let the OS decide
+    free = stats.f_bavail * stats.f_frsize
+    if size > free:
+        raise EnvWorkerError(
+            f"The batch needs {size / 2**20:.0f} MiB of shared memory but {folder} has {free / 2**20:.0f} MiB free "
+            "(a container's default is 64 MiB). Give it more (docker run --shm-size=1g), or lower "
+            "train.batch_size, or sample in-process with train.workers=0.")
+
+
 def attach_views(block: shared_memory.SharedMemory, layout) -> dict[str, np.ndarray]:
-    return {name: np.ndarray(shape, dtype, buffer=block.buf, offset=offset) for name, offset, shape, dtype in layout}
+    """NumPy views of the block; each holds a buffer export, so the block cannot close under it."""
+    return {name: np.frombuffer(block.buf, dtype, int(np.prod(shape)), offset).reshape(shape)
+            for name, offset, shape, dtype in layout}
 
 
 def _worker(env_fn, lo: int, hi: int, num_costs: int, policy: GaussianPolicy, inference_batch: int,
@@ -102,11 +124,13 @@ def _reattach(block: shared_memory.SharedMemory | None, name: str) -> shared_mem
 
 
 def _close_block(block: shared_memory.SharedMemory | None) -> None:
+    """Unmap the block, or, while a view of it is alive (held by a traceback, say), leave it mapped
+    until the process exits (kept in ``_RETIRED``, so that its ``__del__`` does not complain)."""
     if block is not None:
         try:
             block.close()
-        except BufferError:  # a view is still alive (an exception's traceback): the OS frees it at exit
-            pass
+        except BufferError:
+            _RETIRED.append(block)
 
 
 class ParallelRolloutCollector(RolloutCollector):
@@ -141,18 +165,27 @@ class ParallelRolloutCollector(RolloutCollector):
         return len(self._processes)
 
     def _buffers(self, fields: dict) -> dict[str, np.ndarray]:
-        arrays, self._layout = self._shared.views(fields)
-        return arrays
+        return self._shared.views(fields)
 
     def _run(self, arrays: dict[str, np.ndarray], seeds: list[int]) -> RolloutRecords:
+        if self._closed:
+            raise EnvWorkerError("This collector's worker processes were stopped (it was closed, or a rollout "
+                                 "failed or was interrupted); build a new one.")
         params = torch.nn.utils.parameters_to_vector(self.policy.parameters()).detach().numpy()
         self._busy = True
-        for conn, (lo, hi) in zip(self._conns, self._slices):
-            conn.send(("collect", (params, self.normalizer, seeds[lo:hi], self._layout)))
-        records = RolloutRecords()
-        for part in self._gather("a rollout"):
-            records.extend(part)
+        try:
+            for conn, (lo, hi) in zip(self._conns, self._slices):
+                conn.send(("collect", (params, self.normalizer, seeds[lo:hi], self._shared.layout)))
+            replies = self._gather("a rollout")
+        except BaseException as error:  # interrupted, or a worker gone: their replies must not meet a later batch
+            self.close()
+            if isinstance(error, (BrokenPipeError, ConnectionResetError)):
+                raise EnvWorkerError(f"A worker process died before a rollout: {error}") from error
+            raise
         self._busy = False
+        records = RolloutRecords()
+        for part in replies:
+            records.extend(part)
         return records
 
     def _gather(self, what: str) -> list:
@@ -162,12 +195,15 @@ class ParallelRolloutCollector(RolloutCollector):
             try:
                 status, payload = conn.recv()
             except (EOFError, ConnectionResetError):
-                status, payload = "error", f"environments {lo}..{hi - 1}: the worker process died"
+                process = self._processes[len(replies) + len(errors)]
+                process.join(timeout=1)
+                status, payload = "error", (f"environments {lo}..{hi - 1}: the worker process died "
+                                            f"(exit code {process.exitcode}; -7 is SIGBUS: shared memory ran out)")
             (errors if status == "error" else replies).append(payload)
         if errors:
             self._busy = False
             self.close()
-            raise EnvWorkerError(f"An environment failed during {what} in a worker process.\n" + "\n".join(errors))
+            raise EnvWorkerError(f"A rollout failed during {what} in a worker process.\n" + "\n".join(errors))
         return replies
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.policy import GaussianPolicy
 from algorithms.rollout_batch import RolloutBatch
 from safebench.rollout import RolloutRecords, rollout_fields, run_rollout
-from safebench.vector_env import SyncVectorEnv
+from safebench.vector_env import SyncVectorEnv, probe_spaces
 
 
 class RolloutCollector:
@@ -29,9 +29,7 @@ class RolloutCollector:
     def __init__(self, env_fn: Callable[[], gym.Env], num_envs: int, policy: GaussianPolicy,
                  normalizer: ObservationNormalizer, generator: torch.Generator, num_costs: int = 1,
                  inference_batch: int = 8) -> None:
-        probe = env_fn()
-        self.observation_space, self.action_space = probe.observation_space, probe.action_space
-        probe.close()
+        self.observation_space, self.action_space = probe_spaces(env_fn)
         self.num_envs, self.num_costs, self.inference_batch = num_envs, num_costs, int(inference_batch)
         self.policy, self.normalizer, self.generator = policy, normalizer, generator
         self.low = self.action_space.low.astype(np.float32)
@@ -91,8 +89,9 @@ def assemble_batch(arrays: dict[str, np.ndarray], records: RolloutRecords, obs_d
 def make_collector(env_fn: Callable[[], gym.Env], num_envs: int, policy: GaussianPolicy,
                    normalizer: ObservationNormalizer, generator: torch.Generator, num_costs: int = 1,
                    inference_batch: int = 8, workers: int = 0) -> RolloutCollector:
-    """``workers`` = 0 (or a single environment): collect in this process; > 0: in that many workers."""
-    if workers > 0 and num_envs > 1:
+    """``workers`` = 0: collect in this process; > 0: in that many worker processes, at most one per
+    group of ``inference_batch`` environments (a single group is collected in this process)."""
+    if workers > 0 and num_envs > inference_batch:
         from safebench.rollout_workers import ParallelRolloutCollector
 
         return ParallelRolloutCollector(env_fn, num_envs, policy, normalizer, generator, num_costs,

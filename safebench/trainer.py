@@ -34,6 +34,7 @@ from safebench.run_files import (
 )
 from safebench.sampler import RolloutCollector, make_collector
 from safebench.seeding import episode_seeds, seed_everything
+from safebench.vector_env import probe_spaces
 from safebench.wandb_logger import WandbLogger
 
 log = logging.getLogger("safebench")
@@ -118,13 +119,14 @@ def build_components(cfg: DictConfig) -> Components:
     parallelism.configure_torch()
     constraints = Constraints.from_task(cfg.task)
     env_fn = env_factory(cfg)
-    probe = env_fn()
-    obs_dim, act_dim = int(np.prod(probe.observation_space.shape)), int(np.prod(probe.action_space.shape))
-    probe.close()
+    observation_space, action_space = probe_spaces(env_fn)
+    obs_dim, act_dim = int(np.prod(observation_space.shape)), int(np.prod(action_space.shape))
     algo = build_algorithm(cfg, obs_dim, act_dim)
     normalizer = ObservationNormalizer((obs_dim,), enabled=bool(cfg.train.normalize_obs))
     collector = make_collector(env_fn, budget.num_envs, algo.policy, normalizer, generator, constraints.count,
                                int(cfg.train.inference_batch), parallelism.workers)
+    log.info("sampling %d environments in groups of %d by %s", budget.num_envs, collector.inference_batch,
+             f"{collector.workers} worker processes" if collector.workers else "this process")
     return Components(budget, parallelism, generator, algo, normalizer, collector, constraints)
 
 

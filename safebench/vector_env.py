@@ -35,9 +35,7 @@ class SyncVectorEnv:
     def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], num_costs: int = 1) -> None:
         self.envs = [fn() for fn in env_fns]
         self.num_envs, self.num_costs = len(self.envs), num_costs
-        self.observation_space = self.envs[0].observation_space
-        self.action_space = self.envs[0].action_space
-        obs_dim = int(np.prod(self.observation_space.shape))
+        obs_dim = int(np.prod(self.envs[0].observation_space.shape))
         self._obs = np.zeros((self.num_envs, obs_dim))
         self._final = np.zeros_like(self._obs)
 
@@ -74,3 +72,12 @@ def step_costs(info: dict, num_costs: int) -> np.ndarray | float:
                          f"{costs.shape}")
     return costs
 
+
+
+def probe_spaces(env_fn: Callable[[], gym.Env]) -> tuple[gym.Space, gym.Space]:
+    """The observation and action spaces of the task, from a throwaway environment."""
+    env = env_fn()
+    try:
+        return env.observation_space, env.action_space
+    finally:
+        env.close()

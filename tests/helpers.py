@@ -75,3 +75,14 @@ def failing_point_circle(fail_at: int = 5):
     import tasks
 
     return _FailingStep(tasks.make("point_circle"), fail_at)
+
+
+def point_circle_failing_in_workers():
+    """A point_circle env that cannot be built in a worker process (the learner's probe succeeds)."""
+    import multiprocessing
+
+    import tasks
+
+    if multiprocessing.parent_process() is not None:
+        raise RuntimeError("simulated missing asset in a worker")
+    return tasks.make("point_circle")

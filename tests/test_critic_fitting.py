@@ -59,13 +59,13 @@ def test_hand_written_backward_of_tanh_critics_is_autograd_bit_for_bit(minibatch
     """The stack's backward for tanh networks runs autograd's own ops: the same gradients, exactly."""
     critics, obs, targets = critics_and_data()
     stack = CriticStack(critics)
-    assert stack._tanh
+    assert stack.hand_written_backward
     by_hand, by_autograd = {}, {}
     for minibatch_obs, minibatch_targets in [(obs[:minibatch], targets), (obs[minibatch:minibatch + 77], targets)]:
         x = minibatch_obs.unsqueeze(0).expand(3, -1, -1)
         y = torch.stack([t[:len(minibatch_obs)] for t in minibatch_targets])
         for mode, out in ((True, by_hand), (False, by_autograd)):
-            stack._tanh = mode
+            stack.hand_written_backward = mode
             stack._set_gradients(x, y)
             out[len(minibatch_obs)] = [p.grad.clone() for p in stack.parameters()]
     for n in by_hand:
@@ -74,12 +74,24 @@ def test_hand_written_backward_of_tanh_critics_is_autograd_bit_for_bit(minibatch
             assert a.abs().sum() > 0
 
 
+def test_hand_written_backward_is_autograd_bit_for_bit_in_float64_too():
+    critics, obs, targets = critics_and_data()
+    stack = CriticStack([c.double() for c in critics])
+    x, y = obs.double()[:300].unsqueeze(0).expand(3, -1, -1), torch.stack([t.double()[:300] for t in targets])
+    grads = {}
+    for mode in (True, False):
+        stack.hand_written_backward = mode
+        stack._set_gradients(x, y)
+        grads[mode] = [p.grad.clone() for p in stack.parameters()]
+    assert all(a.dtype == torch.float64 and torch.equal(a, b) for a, b in zip(grads[True], grads[False]))
+
+
 def test_critics_with_other_activations_are_stacked_through_autograd():
     torch.manual_seed(0)
     critics = [ValueCritic(6, activation="relu", minibatch_size=256, epochs=2) for _ in range(2)]
     obs = torch.randn(1000, 6)
     before = [float((c.predict(obs) - obs.sum(1)).pow(2).mean()) for c in critics]
-    assert not CriticStack(critics)._tanh
+    assert not CriticStack(critics).hand_written_backward
     after = fit_critics(critics, obs, [obs.sum(1)] * 2, np.random.default_rng(0))
     assert all(a < 0.9 * b for a, b in zip(after, before))
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, failing_point_circle
+from helpers import REPO, failing_point_circle, point_circle_failing_in_workers
 
 import tasks
 from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.policy import GaussianPolicy
-from safebench.rollout_workers import EnvWorkerError, ParallelRolloutCollector
+from safebench.rollout_workers import EnvWorkerError, ParallelRolloutCollector, SharedArrays
 from safebench.sampler import make_collector
 
 FACTORY = partial(tasks.make, "point_circle", horizon=20)
@@ -86,6 +86,22 @@ def test_env_error_in_worker_surfaces_with_its_message_and_workers_stop():
         assert not process.is_alive()
 
 
+def test_env_that_cannot_be_built_in_a_worker_is_a_clear_error():
+    with pytest.raises(EnvWorkerError, match="(?s)during start.*simulated missing asset"):
+        ParallelRolloutCollector(point_circle_failing_in_workers, 4, GaussianPolicy(9, 2),
+                                 ObservationNormalizer((9,), enabled=False), torch.Generator(), inference_batch=2)
+
+
+def test_a_collector_whose_rollout_failed_refuses_to_collect_again():
+    collector = ParallelRolloutCollector(partial(failing_point_circle, 3), 4, GaussianPolicy(9, 2),
+                                         ObservationNormalizer((9,), enabled=False), torch.Generator(),
+                                         inference_batch=2, workers=2)
+    with pytest.raises(EnvWorkerError):
+        collector.collect(10, [0, 1, 2, 3])
+    with pytest.raises(EnvWorkerError, match="were stopped"):
+        collector.collect(10, [0, 1, 2, 3])
+
+
 def test_close_stops_every_worker_and_frees_the_shared_memory():
     collector = make_collector(FACTORY, 4, GaussianPolicy(9, 2), ObservationNormalizer((9,), enabled=False),
                                torch.Generator(), inference_batch=2, workers=2)
@@ -97,6 +113,16 @@ def test_close_stops_every_worker_and_frees_the_shared_memory():
     assert all(not p.is_alive() for p in collector._processes)
     assert not block.exists()
     collector.close()  # idempotent
+
+
+def test_a_view_keeps_its_shared_block_mapped_after_close():
+    shared = SharedArrays()
+    view = shared.views({"x": ((1000,), np.float64)})["x"]
+    name = shared.block.name
+    view[:] = 1.0
+    shared.close()  # unlinked at once, unmapped only when the view is gone (no segfault on reading it)
+    assert view.sum() == 1000.0 and not (Path("/dev/shm") / name).exists()
+    del view
 
 
 def test_workers_get_whole_inference_groups():

@@ -4,7 +4,7 @@ import torch
 
 from algorithms.conjugate_gradient import conjugate_gradient
 from algorithms.fisher_vector_product import (
-    is_tanh_mlp,
+    has_tanh_mlp_mean,
     make_fisher_vector_product,
     make_hessian_vector_product,
     mean_kl,
@@ -75,7 +75,7 @@ def test_fisher_product_of_tanh_policies_equals_the_kl_hessian_product():
     obs = torch.randn(300, 7, dtype=torch.float64)
     with torch.no_grad():
         old_mean, old_log_std = policy.mean_net(obs), policy.log_std.clone()
-    assert is_tanh_mlp(policy.mean_net)
+    assert has_tanh_mlp_mean(policy)
     by_form = make_fisher_vector_product(policy, obs, 0.1)
     by_hessian = make_hessian_vector_product(mean_kl(policy, obs, old_mean, old_log_std), policy, 0.1)
     for _ in range(3):
