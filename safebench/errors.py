@@ -20,6 +20,10 @@ class CheckpointError(SafebenchError):
     """A checkpoint is missing, corrupt, or belongs to a different run."""
 
 
+class ResourceError(SafebenchError):
+    """The machine lacks something the run needs (room in shared memory)."""
+
+
 class NonFiniteError(SafebenchError):
     """Training produced NaN or inf; the last good checkpoint is left intact."""
 

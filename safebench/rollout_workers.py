@@ -23,6 +23,7 @@ import torch
 
 from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.policy import GaussianPolicy
+from safebench.errors import ResourceError
 from safebench.rollout import RolloutRecords, env_slice, run_rollout
 from safebench.sampler import RolloutCollector
 from safebench.vector_env import SyncVectorEnv
@@ -69,7 +70,7 @@ def _check_room(size: int, folder: str = "/dev/shm") -> None:
         return  # no such file system here: let the OS decide
     free = stats.f_bavail * stats.f_frsize
     if size > free:
-        raise EnvWorkerError(
+        raise ResourceError(
             f"The batch needs {size / 2**20:.0f} MiB of shared memory but {folder} has {free / 2**20:.0f} MiB free "
             "(a container's default is 64 MiB). Give it more (docker run --shm-size=1g), or lower "
             "train.batch_size, or sample in-process with train.workers=0.")
@@ -158,7 +159,7 @@ class ParallelRolloutCollector(RolloutCollector):
             child.close()
             self._conns.append(parent)
             self._processes.append(process)
-        self._gather("start")
+        self._gather("its start")
 
     @property
     def workers(self) -> int:
@@ -197,13 +198,14 @@ class ParallelRolloutCollector(RolloutCollector):
             except (EOFError, ConnectionResetError):
                 process = self._processes[len(replies) + len(errors)]
                 process.join(timeout=1)
+                hint = " (SIGBUS: shared memory ran out)" if process.exitcode == -signal.SIGBUS else ""
                 status, payload = "error", (f"environments {lo}..{hi - 1}: the worker process died "
-                                            f"(exit code {process.exitcode}; -7 is SIGBUS: shared memory ran out)")
+                                            f"with exit code {process.exitcode}{hint}")
             (errors if status == "error" else replies).append(payload)
         if errors:
             self._busy = False
             self.close()
-            raise EnvWorkerError(f"A rollout failed during {what} in a worker process.\n" + "\n".join(errors))
+            raise EnvWorkerError(f"A worker process failed during {what}.\n" + "\n".join(errors))
         return replies
 
     def close(self) -> None:

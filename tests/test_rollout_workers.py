@@ -7,6 +7,7 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from helpers import REPO, failing_point_circle, point_circle_failing_in_workers
 import tasks
 from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.policy import GaussianPolicy
+from safebench.errors import ResourceError
 from safebench.rollout_workers import EnvWorkerError, ParallelRolloutCollector, SharedArrays
 from safebench.sampler import make_collector
 
@@ -87,7 +89,7 @@ def test_env_error_in_worker_surfaces_with_its_message_and_workers_stop():
 
 
 def test_env_that_cannot_be_built_in_a_worker_is_a_clear_error():
-    with pytest.raises(EnvWorkerError, match="(?s)during start.*simulated missing asset"):
+    with pytest.raises(EnvWorkerError, match="(?s)during its start.*simulated missing asset"):
         ParallelRolloutCollector(point_circle_failing_in_workers, 4, GaussianPolicy(9, 2),
                                  ObservationNormalizer((9,), enabled=False), torch.Generator(), inference_batch=2)
 
@@ -123,6 +125,14 @@ def test_a_view_keeps_its_shared_block_mapped_after_close():
     shared.close()  # unlinked at once, unmapped only when the view is gone (no segfault on reading it)
     assert view.sum() == 1000.0 and not (Path("/dev/shm") / name).exists()
     del view
+
+
+def test_a_batch_larger_than_the_free_shared_memory_is_refused_clearly(monkeypatch):
+    import safebench.rollout_workers as rollout_workers
+
+    monkeypatch.setattr(rollout_workers.os, "statvfs", lambda folder: SimpleNamespace(f_bavail=16, f_frsize=2**20))
+    with pytest.raises(ResourceError, match="needs 24 MiB of shared memory but /dev/shm has 16 MiB free"):
+        SharedArrays().views({"x": ((3 * 2**20,), np.float64)})
 
 
 def test_workers_get_whole_inference_groups():
