@@ -135,6 +135,12 @@ def run(cfg: DictConfig) -> dict | None:
         if not in_sweep:
             exit_with(error)
         # in a sweep, one failed job must not cancel the others: it stays incomplete, the report skips it
+    except KeyboardInterrupt:
+        log.warning("interrupted. To continue from the last checkpoint (written every train.checkpoint_every "
+                    "updates), run the same command with resume=true hydra.run.dir=%s", run_dir)
+        if in_sweep:
+            raise  # stops the whole sweep; resume=true continues each job
+        sys.exit(130)
     except Exception:
         log.exception("the run failed with an unexpected error (a bug: please report it)")
         raise

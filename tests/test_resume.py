@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -91,3 +92,43 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypa
     saved = load_checkpoint(checkpoint_path(tmp_path), {"algo": "cpo"})
     assert saved["epoch"] == 2
     assert torch.isfinite(saved["algorithm"]["policy"]["log_std"]).all()
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_ctrl_c_stops_a_run_with_workers_cleanly_and_it_resumes(tmp_path):
+    """SIGINT: exit 130 with a one-line hint instead of a traceback, no worker left, resume works."""
+    args = ["+algo=cpo", "+task=point_circle", "train.batch_size=8000", "train.num_envs=8", "train.workers=2",
+            "train.total_steps=400000", "train.checkpoint_every=1", "seed=1"]
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    progress = run_dir / "progress.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (progress.exists() and len(progress.read_text().splitlines()) > 2):
+        time.sleep(0.05)
+    assert '"env_workers": 2' in (run_dir / "manifest.json").read_text()
+    workers = children_of(process.pid)
+    assert len(workers) >= 2  # the two env workers (and multiprocessing's resource tracker)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    output = stdout + stderr
+    assert process.returncode == 130, output[-2000:]
+    assert "Traceback" not in output and f"resume=true hydra.run.dir={run_dir}" in output
+    deadline = time.time() + 10
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphan worker processes"
+    resumed = run_cli(*args, "train.total_steps=24000", "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
