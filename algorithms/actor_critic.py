@@ -1,8 +1,9 @@
 """What every on-policy actor-critic here shares: a Gaussian policy, reward and cost critics, GAE.
 
-``ActorCritic.update`` runs, top to bottom: ``prepare`` (value the batch with the current critics,
-estimate reward and cost advantages by GAE with their own lambdas, refit the critics), then
-``policy_step`` (what makes each algorithm itself), then ``after_update`` (e.g. a multiplier).
+``ActorCritic.update`` runs, top to bottom: optionally the paper's cost shaping (``cost_shaping``:
+the batch's costs become C+), ``prepare`` (value the batch with the current critics, estimate
+reward and cost advantages by GAE with their own lambdas, refit the critics), then ``policy_step``
+(what makes each algorithm itself), then ``after_update`` (e.g. a multiplier).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from algorithms.advantage_estimation import compute_gae
 from algorithms.base import Algorithm
+from algorithms.cost_shaping import CostShaper
 from algorithms.critic_stack import fit_critics
 from algorithms.policy import GaussianPolicy
 from algorithms.rollout_batch import RolloutBatch
@@ -85,6 +87,12 @@ class ActorCritic(Algorithm):
         critic_fit: str = "adam",
         critic_max_kl: float = 0.01,
         critic_subsample: float = 0.2,
+        cost_shaping: bool = False,
+        cost_shaping_horizon: int = 10,
+        cost_shaping_coeff: float = 1.0,
+        cost_shaping_hidden_sizes: Sequence[int] = (32,),
+        cost_shaping_epochs: int = 25,
+        cost_shaping_warmup: int = 2,
     ) -> None:
         torch.manual_seed(seed)
         self.cost_limits = np.array(self.constraint_limits(cost_limit))  # d_k, one per constraint
@@ -103,6 +111,10 @@ class ActorCritic(Algorithm):
         self.reward_critic = make_critic()
         count = len(self.cost_limits) if self.uses_cost_critic else 0
         self.cost_critics = [make_critic() for _ in range(count)]
+        # the paper's cost shaping: the constraint is on C+ = C + coeff * Delta (not for cost-blind TRPO)
+        self.cost_shaper = CostShaper(obs_dim, count, cost_shaping_horizon, cost_shaping_coeff,
+                                      tuple(cost_shaping_hidden_sizes), cost_shaping_epochs,
+                                      warmup_fits=cost_shaping_warmup) if cost_shaping and count else None
 
     @property
     def num_constraints(self) -> int:
@@ -115,7 +127,12 @@ class ActorCritic(Algorithm):
 
     # ----------------------------------------------------------------- the update, top to bottom
     def update(self, batch: RolloutBatch) -> dict[str, float]:
+        shaping: dict[str, float] = {}
+        if self.cost_shaper is not None:  # everything below then sees C+ as the cost
+            batch, loss = self.cost_shaper.shape(batch)
+            shaping = {"hazard_loss": loss, **self.per_constraint("shaped_cost_mean", batch.episode_cost_mean)}
         data, stats = self.prepare(batch)
+        stats |= shaping
         stats |= self.policy_step(data)
         stats |= self.after_update(data)
         return stats
@@ -188,6 +205,8 @@ class ActorCritic(Algorithm):
             "rng": self.rng.bit_generator.state,
         }
         state["cost_critics"] = [critic.state() for critic in self.cost_critics]
+        if self.cost_shaper is not None:
+            state["cost_shaper"] = self.cost_shaper.state()
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -198,3 +217,5 @@ class ActorCritic(Algorithm):
         for critic, saved in zip(self.cost_critics, saved_critics, strict=True):
             critic.load_state(saved)
         self.rng.bit_generator.state = state["rng"]
+        if self.cost_shaper is not None:
+            self.cost_shaper.load_state(state["cost_shaper"])

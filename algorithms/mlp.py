@@ -9,7 +9,7 @@ from torch import nn
 
 from algorithms.simd_tanh import SimdTanh
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "elu": nn.ELU}
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
 
 
 def build_mlp(in_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str = "tanh") -> nn.Sequential:

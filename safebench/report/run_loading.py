@@ -17,6 +17,7 @@ CONFIG_FILE = Path(".hydra") / "config.yaml"
 PROGRESS_FILE = "progress.csv"
 SUMMARY_FILE = "summary.json"
 LABEL_KEYS: dict[str, tuple[str, ...]] = {"fixed_penalty": ("beta",)}  # hyperparameters that name an arm
+LABEL_FLAGS = ("cost_shaping",)  # switches that name an arm when on, for every algorithm
 COST_COLUMNS = ("cost_mean", "cost_limit", "batch_cost", "violation")  # <column>_<name> per constraint when m > 1
 MULTI_REQUIRED = ("cost_mean", "batch_cost", "violation")  # per-constraint columns a run with m > 1 must log
 SINGLE_COST_NAME = SINGLE_NAME  # the one constraint of a run whose task.cost_limit is a number
@@ -61,9 +62,11 @@ class LoadedRuns:
 
 
 def algo_label(algo: DictConfig) -> str:
-    """algo.name, plus the hyperparameters that make an arm (fixed_penalty(beta=5)), so sweeps stay apart."""
+    """algo.name, plus the hyperparameters that make an arm (fixed_penalty(beta=5), cpo(cost_shaping)),
+    so sweeps stay apart."""
     keys = LABEL_KEYS.get(str(algo.name), ())
     values = [f"{key}={_number_text(algo[key])}" for key in keys if key in algo]
+    values += [flag for flag in LABEL_FLAGS if algo.get(flag) is True]
     return f"{algo.name}({', '.join(values)})" if values else str(algo.name)
 
 
