@@ -5,7 +5,9 @@ sparse cost dense and builds a factor of safety into the constraint, which absor
 approximation error. As in the released code (its ``ParameterizedBonusSafetyConstraint``): a small
 sigmoid MLP regresses (mean squared error, full-batch Adam) the targets clip(c_t + ... + c_{t+h-1},
 0, 1) within an episode; each batch is shaped with the model as it stands, then the model is fitted
-on that batch; the bonus is 0 until the model has been fitted ``warmup_fits`` times.
+on that batch; the bonus is 0 until the model has been fitted ``warmup_fits`` times. Three details
+differ from the released code: the cost critics then regress C+ returns (its experiments fitted
+their safety baseline to C), the fit has no early stop, and the weights start orthogonal.
 """
 
 from __future__ import annotations

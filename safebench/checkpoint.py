@@ -29,6 +29,10 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> Path:
     return path
 
 
+# identity keys added after checkpoints were first written, with the value older checkpoints had
+IDENTITY_DEFAULTS = {"cost_shaping": False}
+
+
 def load_checkpoint(path: Path, identity: dict[str, Any]) -> dict[str, Any]:
     """Load and check that the checkpoint belongs to a run like this one (task, algo, shapes)."""
     path = Path(path)
@@ -42,10 +46,10 @@ def load_checkpoint(path: Path, identity: dict[str, Any]) -> dict[str, Any]:
                               f"Delete it to start over, or restore it from a backup.") from None
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"The checkpoint {path} is not a safebench checkpoint of format {FORMAT_VERSION}.")
-    saved = state.get("identity", {})
+    saved = IDENTITY_DEFAULTS | state.get("identity", {})
     mismatched = {k: (saved.get(k), v) for k, v in identity.items() if saved.get(k) != v}
     if mismatched:
         details = "; ".join(f"{k}: checkpoint has {a!r}, this run has {b!r}" for k, (a, b) in mismatched.items())
         raise CheckpointError(f"The checkpoint {path} belongs to a different run ({details}). Resume with the "
-                              f"same task, algorithm and seed, or use a fresh run directory.")
+                              f"same task, algorithm, seed and settings, or use a fresh run directory.")
     return state

@@ -134,7 +134,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Train one (task, algorithm, seed) run into ``run_dir``; returns the summary."""
     parts = build_components(cfg)
     try:
-        identity = {"task": cfg.task.name, "algo": cfg.algo.name, "seed": int(cfg.seed)} | parts.identity
+        identity = {"task": cfg.task.name, "algo": cfg.algo.name, "seed": int(cfg.seed),
+                    "cost_shaping": bool(cfg.algo.get("cost_shaping", False))} | parts.identity
         state = TrainingState()
         if cfg.resume:
             state = restore(run_dir, identity, parts)

@@ -105,3 +105,19 @@ def test_cpo_with_cost_shaping_runs_logs_both_costs_and_resumes_exactly(tmp_path
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     columns = [c for c in progress.columns if not c.endswith(("time_s", "steps_per_s"))]
     pd.testing.assert_frame_equal(pd.read_csv(partial_run / "progress.csv")[columns], progress[columns])
+    # resuming it without cost shaping is refused: the checkpoint's Delta would be dropped halfway
+    switched = run_cli("+algo=cpo", *TINY[:-2], "train.total_steps=8000", "resume=true",
+                       f"hydra.run.dir={reference}", cwd=tmp_path)
+    assert switched.returncode == 2 and "cost_shaping" in switched.stderr and "Traceback" not in switched.stderr
+
+
+def test_report_names_the_shaped_arm_except_for_cost_blind_trpo():
+    from omegaconf import OmegaConf
+
+    from safebench.report.run_loading import algo_label
+
+    def label(name, target):
+        return algo_label(OmegaConf.create({"name": name, "_target_": target, "cost_shaping": True}))
+
+    assert label("cpo", "algorithms.cpo.CPO") == "cpo(cost_shaping)"
+    assert label("trpo", "algorithms.trpo.TRPO") == "trpo"

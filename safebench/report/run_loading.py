@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -66,8 +67,17 @@ def algo_label(algo: DictConfig) -> str:
     so sweeps stay apart."""
     keys = LABEL_KEYS.get(str(algo.name), ())
     values = [f"{key}={_number_text(algo[key])}" for key in keys if key in algo]
-    values += [flag for flag in LABEL_FLAGS if algo.get(flag) is True]
+    if _uses_costs(algo):  # cost-blind TRPO ignores cost shaping
+        values += [flag for flag in LABEL_FLAGS if algo.get(flag) is True]
     return f"{algo.name}({', '.join(values)})" if values else str(algo.name)
+
+
+def _uses_costs(algo: DictConfig) -> bool:
+    """Whether the algorithm class learns from costs (its ``uses_cost_critic``); True if it cannot be loaded."""
+    try:
+        return bool(get_class(str(algo._target_)).uses_cost_critic)
+    except Exception:
+        return True
 
 
 def _number_text(value: object) -> str:
