@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from algorithms.simd_tanh import SimdTanh, numpy_tanh
+from algorithms.simd_tanh import SimdTanh
 
 if TYPE_CHECKING:
     from algorithms.value_critic import ValueCritic
@@ -87,11 +87,14 @@ class CriticStack:
                 "exp_avg_sq": torch.stack([s["exp_avg_sq"].reshape(stacked.shape[1:]) for s in per_critic]),
             }
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        """(K, B, obs_dim) -> (K, B): critic k's values of its own minibatch."""
+    def forward(self, obs: torch.Tensor, inputs: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """(K, B, obs_dim) -> (K, B): critic k's values of its own minibatch; ``inputs`` collects each
+        layer's input (what the hand-written backward needs)."""
         # build_mlp's layout, Linear (activation Linear)*: ``stackable`` checks every critic has it
         h = obs
         for layer, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            if inputs is not None:
+                inputs.append(h)
             h = torch.baddbmm(bias, h, weight.transpose(1, 2))
             if layer < len(self.activations):
                 h = self.activations[layer](h)
@@ -120,13 +123,8 @@ class CriticStack:
             loss.backward()
             return
         with torch.no_grad():  # tanh networks: autograd's own backward ops, without the engine's overhead
-            inputs, h = [], obs
-            for layer, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-                inputs.append(h)
-                h = torch.baddbmm(bias, h, weight.transpose(1, 2))
-                if layer < len(self.activations):
-                    h = numpy_tanh(h)
-            errors = h.squeeze(-1) - targets
+            inputs: list[torch.Tensor] = []
+            errors = self.forward(obs, inputs) - targets
             # backward of errors.pow(2).mean(dim=1).sum(), as PowBackward and MeanBackward compute it
             grad = ((torch.ones((), dtype=errors.dtype) / errors.shape[1]) * (2.0 * errors)).unsqueeze(-1)
             for layer in reversed(range(len(self.weights))):

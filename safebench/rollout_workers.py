@@ -165,6 +165,8 @@ class ParallelRolloutCollector(RolloutCollector):
     def workers(self) -> int:
         return len(self._processes)
 
+    reuses_buffers = True
+
     def _buffers(self, fields: dict) -> dict[str, np.ndarray]:
         return self._shared.views(fields)
 

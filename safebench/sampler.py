@@ -55,7 +55,9 @@ class RolloutCollector:
         records = self._run(arrays, list(seeds))
         if self.normalizer.enabled:
             self.normalizer.update(arrays["raw_obs"].reshape(-1, obs_dim))
-        return assemble_batch(arrays, records, obs_dim)
+        return assemble_batch(arrays, records, obs_dim, copy=self.reuses_buffers)
+
+    reuses_buffers = False  # the workers' collector reuses one shared block: its batches must be copied out
 
     def _buffers(self, fields: dict) -> dict[str, np.ndarray]:
         """Arrays for one batch (the workers' collector puts them in shared memory)."""
@@ -69,15 +71,17 @@ class RolloutCollector:
         self.envs.close()
 
 
-def assemble_batch(arrays: dict[str, np.ndarray], records: RolloutRecords, obs_dim: int) -> RolloutBatch:
-    """The batch, in its own memory, episodes in the order they ended (step, then environment)."""
+def assemble_batch(arrays: dict[str, np.ndarray], records: RolloutRecords, obs_dim: int,
+                   copy: bool = True) -> RolloutBatch:
+    """The batch (its arrays copied out of ``arrays`` if they will be reused), episodes in the order
+    they ended (step, then environment)."""
     episodes = np.lexsort((records.episode_env, records.episode_step))
     bootstraps = np.argsort(records.bootstrap_index, kind="stable")
     m = arrays["costs"].shape[-1]
+    own = {name: a.copy() if copy else a for name, a in arrays.items()
+           if name in ("obs", "actions", "log_probs", "rewards", "costs", "terminated", "episode_end")}
     return RolloutBatch(
-        obs=arrays["obs"].copy(), actions=arrays["actions"].copy(), log_probs=arrays["log_probs"].copy(),
-        rewards=arrays["rewards"].copy(), costs=arrays["costs"].copy(), terminated=arrays["terminated"].copy(),
-        episode_end=arrays["episode_end"].copy(),
+        **own,
         bootstrap_index=np.asarray(records.bootstrap_index, np.int64)[bootstraps],
         bootstrap_obs=np.asarray(records.bootstrap_obs, np.float32).reshape(-1, obs_dim)[bootstraps],
         episode_returns=np.asarray(records.episode_return)[episodes],
