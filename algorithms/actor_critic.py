@@ -65,7 +65,12 @@ def standardize(x: torch.Tensor) -> torch.Tensor:
 class ActorCritic(Algorithm):
     """Policy + critics + advantage estimation; subclasses implement ``policy_step``."""
 
-    uses_cost_critic = True
+    uses_cost_critic = True  # learns from costs at all (False: cost-blind, as TRPO)
+
+    @property
+    def fits_cost_critics(self) -> bool:
+        """Whether cost critics are fitted (penalty methods with one critic on r - w.c fit none)."""
+        return self.uses_cost_critic
 
     def __init__(
         self,
@@ -75,11 +80,15 @@ class ActorCritic(Algorithm):
         seed: int = 0,
         gamma: float = 0.995,
         gae_lambda: float = 0.95,
-        cost_gamma: float = 0.995,
+        cost_gamma: float = 1.0,
         cost_gae_lambda: float = 1.0,
+        bootstrap_time_limit: bool = False,
+        critic_target_lambda: float = 1.0,
         hidden_sizes: Sequence[int] = (64, 32),
         activation: str = "tanh",
         init_log_std: float = 0.0,
+        policy_init: str = "glorot_uniform",
+        min_std: float = 1e-6,
         critic_hidden_sizes: Sequence[int] = (64, 32),
         critic_lr: float = 1e-3,
         critic_epochs: int = 5,
@@ -98,8 +107,10 @@ class ActorCritic(Algorithm):
         self.cost_limits = np.array(self.constraint_limits(cost_limit))  # d_k, one per constraint
         self.gamma, self.gae_lambda = gamma, gae_lambda
         self.cost_gamma, self.cost_gae_lambda = cost_gamma, cost_gae_lambda
+        self.bootstrap_time_limit, self.critic_target_lambda = bool(bootstrap_time_limit), float(critic_target_lambda)
         self.rng = np.random.default_rng(seed)
-        self.policy = GaussianPolicy(obs_dim, act_dim, tuple(hidden_sizes), activation, init_log_std)
+        self.policy = GaussianPolicy(obs_dim, act_dim, tuple(hidden_sizes), activation, init_log_std, policy_init,
+                                     min_std)
         if critic_fit == "adam":
             make_critic = partial(ValueCritic, obs_dim, tuple(critic_hidden_sizes), activation, critic_lr,
                                   critic_epochs, critic_minibatch_size)
@@ -110,7 +121,7 @@ class ActorCritic(Algorithm):
             raise ValueError(f"critic_fit must be 'adam' or 'trust_region', got {critic_fit!r}")
         self.reward_critic = make_critic()
         count = len(self.cost_limits) if self.uses_cost_critic else 0
-        self.cost_critics = [make_critic() for _ in range(count)]
+        self.cost_critics = [make_critic() for _ in range(count if self.fits_cost_critics else 0)]
         # the paper's cost shaping: the constraint is on C+ = C + coeff * Delta (not for cost-blind TRPO)
         self.cost_shaper = CostShaper(obs_dim, count, cost_shaping_horizon, cost_shaping_coeff,
                                       tuple(cost_shaping_hidden_sizes), cost_shaping_epochs,
@@ -141,8 +152,8 @@ class ActorCritic(Algorithm):
         obs = torch.from_numpy(batch.obs.reshape(-1, batch.obs.shape[-1]))
         bootstrap_obs = torch.from_numpy(batch.bootstrap_obs)
         stats: dict[str, float] = {}
-        reward_adv, reward_ret = self._advantages(self.reward_critic, obs, bootstrap_obs, batch, batch.rewards,
-                                                  self.gamma, self.gae_lambda)
+        reward_adv, reward_ret = self._advantages(self.reward_critic, obs, bootstrap_obs, batch,
+                                                  self.critic_rewards(batch), self.gamma, self.gae_lambda)
         cost_advs, cost_rets = [], []
         for k, critic in enumerate(self.cost_critics):
             cost_adv, cost_ret = self._advantages(critic, obs, bootstrap_obs, batch, batch.cost_column(k),
@@ -153,7 +164,7 @@ class ActorCritic(Algorithm):
         stats["value_loss"] = losses[0]
         if self.cost_critics:
             stats |= self.per_constraint("cost_value_loss", losses[1:])
-        else:
+        if not self.cost_critics:
             cost_advs = [torch.zeros_like(reward_adv)] * self.num_constraints
         data = UpdateData(
             obs=obs,
@@ -166,19 +177,31 @@ class ActorCritic(Algorithm):
         )
         return data, stats
 
-    @staticmethod
-    def _advantages(critic, obs, bootstrap_obs, batch, signal, gamma, lam) -> tuple[torch.Tensor, torch.Tensor]:
+    def _advantages(self, critic, obs, bootstrap_obs, batch, signal, gamma, lam) -> tuple[torch.Tensor, torch.Tensor]:
+        """GAE(gamma, lam) advantages and the critic's regression targets (returns of ``critic_target_lambda``).
+
+        A terminal is worth 0. So is a time-limit end unless ``bootstrap_time_limit``: the released code
+        values the end of every path at 0, which for an episodic objective is exact. An episode the batch
+        cut short is always valued by the critic: it goes on, only not in this batch.
+        """
         shape = signal.shape
         values = critic.predict(obs).double().numpy().reshape(shape)
         next_values = np.zeros(shape)
         next_values[:, :-1] = values[:, 1:]
         if len(bootstrap_obs):
             next_values.reshape(-1)[batch.bootstrap_index] = critic.predict(bootstrap_obs).double().numpy()
-        next_values[batch.terminated] = 0.0
+        next_values[batch.episode_end if not self.bootstrap_time_limit else batch.terminated] = 0.0
         adv, ret = compute_gae(signal, values, next_values, batch.episode_end, gamma, lam)
+        if self.critic_target_lambda != lam:  # e.g. Monte Carlo returns (1.0), as the released code regresses on
+            target_adv, _ = compute_gae(signal, values, next_values, batch.episode_end, gamma, self.critic_target_lambda)
+            ret = target_adv + values
         return (torch.from_numpy(adv.reshape(-1)).float(), torch.from_numpy(ret.reshape(-1)).float())
 
     # ----------------------------------------------------------------- hooks for subclasses
+    def critic_rewards(self, batch: RolloutBatch) -> np.ndarray:
+        """The per-step signal the reward critic learns and GAE turns into ``reward_advantages``."""
+        return batch.rewards
+
     def policy_advantages(self, data: UpdateData) -> torch.Tensor:
         """The advantage the policy ascends (standardized); penalty methods mix in the cost."""
         return standardize(data.reward_advantages)

@@ -78,17 +78,33 @@ def solve_cpo_dual(q: float, r: float, s: float, c: float, delta: float) -> tupl
     return lam, nu, "violating" if c > 0 else "feasible"
 
 
+def dual_coefficients(h_inv_g: torch.Tensor, h_inv_b: torch.Tensor, hvp) -> tuple[float, np.ndarray, np.ndarray]:
+    """q, r (m,) and S (m, m) of the dual as H-inner products of the CG solutions v ~ H^-1 g, w_k ~ H^-1 b_k.
+
+    q = v'Hv, r_k = w_k'Hv, S_jk = w_j'Hw_k, as the released code computes them. Then the modelled
+    step x = (v - sum_k nu_k w_k) / lambda has exactly x'Hx = (q - 2 nu'r + nu'S nu) / lambda^2, and
+    r_k^2 <= q S_kk by Cauchy-Schwarz, however few CG iterations produced v and w (g'H^-1 b from
+    truncated solutions has neither property).
+    """
+    h_v = hvp(h_inv_g)
+    h_w = torch.stack([hvp(w) for w in h_inv_b])
+    q = float(h_inv_g @ h_v)
+    r = (h_inv_b @ h_v).double().numpy()
+    S = (h_inv_b @ h_w.T).double().numpy()
+    return q, r, (S + S.T) / 2  # symmetric up to rounding; exactly so for the dual's solvers
+
+
 def accept_cpo_step(mode: str, c, surrogate_gain: float, cost_change) -> bool:
     """Line-search rule (KL is checked by the caller); ``c`` and ``cost_change`` per constraint.
 
     Each cost surrogate may rise by at most max(-c_k, 0) (so the linearized J_Ck stays <= d_k); in
-    recovery every violated one must fall instead. The reward surrogate must improve only when pi_k
-    is feasible (all c_k <= 0).
+    recovery no violated one may rise (the released code's non-increase, ``lin <= prev_lin``). The
+    reward surrogate must improve only when pi_k is feasible (all c_k <= 0).
     """
     c, cost_change = np.atleast_1d(np.asarray(c, float)), np.atleast_1d(np.asarray(cost_change, float))
     violated = c > 0
     if mode == "recovery":
-        return bool(np.all(cost_change[violated] < 0) and np.all(cost_change[~violated] <= -c[~violated]))
+        return bool(np.all(cost_change[violated] <= 0) and np.all(cost_change[~violated] <= -c[~violated]))
     if np.any(cost_change > np.maximum(-c, 0.0)):
         return False
     return bool(surrogate_gain > 0 or np.any(violated))
@@ -99,16 +115,15 @@ class CPO(TrustRegionAlgorithm):
 
     def policy_step(self, data: UpdateData) -> dict[str, float]:
         advantages, g, b, h_inv_g, h_inv_b, hvp = self.natural_gradients(data)
-        q = float(g @ h_inv_g)
-        r = np.array([float(g @ h_inv_b_k) for h_inv_b_k in h_inv_b])  # one dot product each, as for m = 1
-        S = np.array([[float(b_j @ h_inv_b_k) for h_inv_b_k in h_inv_b] for b_j in b])
+        q, r, S = dual_coefficients(h_inv_g, h_inv_b, hvp)
         c = data.episode_costs - self.cost_limits
         step, lam, nu, mode = self._dual_step(q, r, S, c, h_inv_g, h_inv_b)
-        step, step_scale = self.clip_to_trust_region(step, hvp)
+        step, step_scale = self.clip_to_trust_region(step, hvp)  # a guard: 1 (no clip) with H-inner products
 
         start = flat_params(self.policy)
         stats = self.search(
             data, step, lambda gain, cost_change: accept_cpo_step(mode, c, gain, cost_change), advantages,
+            keep_last=mode in ("recovery", "violating"),
         )
         moved = flat_params(self.policy) - start
         return stats | {
@@ -131,10 +146,19 @@ class CPO(TrustRegionAlgorithm):
                 return -math.sqrt(2 * self.max_kl / float(S[0, 0])) * h_inv_b[0], lam, np.array([nu]), mode
             return (h_inv_g - nu * h_inv_b[0]) / lam, lam, np.array([nu]), mode
         solution = solve_cpo_dual_numeric(q, r, S, c, self.max_kl)
-        if solution.mode == "recovery":  # the smallest step meeting every linearized constraint, to the KL edge
-            mu = solution.recovery_weights
-            step = -(torch.from_numpy(mu).float() @ h_inv_b)
-            scale = math.sqrt(2 * self.max_kl / max(float(mu @ S @ mu), 1e-12))
-            return step * scale, 0.0, solution.nu, solution.mode
+        if solution.mode == "recovery":
+            return self._recovery_step(solution.recovery_weights, S, h_inv_b), 0.0, solution.nu, solution.mode
         step = (h_inv_g - torch.from_numpy(solution.nu).float() @ h_inv_b) / solution.lam
         return step, solution.lam, solution.nu, solution.mode
+
+    def _recovery_step(self, mu: np.ndarray, S: np.ndarray, h_inv_b: torch.Tensor) -> torch.Tensor:
+        """-H^-1 B'mu, the direction of the smallest step meeting every linearized constraint, to the KL edge.
+
+        When no step can meet them all (violated constraints whose gradients cancel) that direction is
+        about 0: then no first-order step lowers every violated cost, and the policy stays where it is.
+        """
+        weights = mu / max(float(np.linalg.norm(mu)), _EPS)  # scale-free: mu can be huge when infeasible
+        quad = float(weights @ S @ weights)
+        if quad <= 1e-10 * max(float(np.trace(S)), _EPS):
+            return torch.zeros_like(h_inv_b[0])
+        return -(torch.from_numpy(weights).float() @ h_inv_b) * math.sqrt(2 * self.max_kl / quad)

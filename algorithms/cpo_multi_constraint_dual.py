@@ -40,7 +40,10 @@ def minimum_norm_feasible_weights(S: np.ndarray, c: np.ndarray) -> tuple[np.ndar
                       jac=lambda mu: S_reg @ mu - c, method="L-BFGS-B", bounds=[(0, None)] * m,
                       options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000})
     mu = np.maximum(result.x, 0)
-    return mu, float(0.5 * mu @ S @ mu)
+    # the KL under the same regularised S the weights were found with: with S singular (two violated
+    # constraints whose gradients cancel) the weights grow without bound along S's null space, where the
+    # plain S would report a KL of 0 for a problem no step can solve; the regularised one reports its size
+    return mu, float(0.5 * mu @ S_reg @ mu)
 
 
 def solve_cpo_dual_numeric(q: float, r: np.ndarray, S: np.ndarray, c: np.ndarray,

@@ -69,6 +69,8 @@ class FirstOrderAlgorithm(ActorCritic):
         clip_ratio: float = 0.2,
         max_grad_norm: float = 40.0,
         entropy_coef: float = 0.0,
+        lr_schedule: str = "constant",
+        lr_schedule_steps: int | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -76,6 +78,31 @@ class FirstOrderAlgorithm(ActorCritic):
         self.target_kl, self.clip_ratio = float(target_kl), float(clip_ratio)
         self.max_grad_norm, self.entropy_coef = float(max_grad_norm), float(entropy_coef)
         self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=policy_lr)
+        if lr_schedule not in ("constant", "linear"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {lr_schedule!r}")
+        if lr_schedule == "linear" and not lr_schedule_steps:
+            raise ValueError("lr_schedule=linear needs lr_schedule_steps, the env steps over which the rate falls to 0")
+        self.policy_lr, self.lr_schedule = float(policy_lr), lr_schedule
+        self.lr_schedule_steps = int(lr_schedule_steps) if lr_schedule_steps else None
+        self.env_steps_seen = 0  # before this update; drives the linear schedule
+
+    def scheduled_lr(self) -> float:
+        """The policy's rate for this update: constant, or falling linearly to 0 over ``lr_schedule_steps``
+        env steps (OmniSafe's ``linear_lr_decay``, the FOCOPS authors' schedule)."""
+        if self.lr_schedule == "constant":
+            return self.policy_lr
+        return self.policy_lr * max(0.0, 1.0 - self.env_steps_seen / self.lr_schedule_steps)
+
+    def update(self, batch) -> dict[str, float]:
+        for group in self.policy_optimizer.param_groups:
+            group["lr"] = self.scheduled_lr()
+        stats = super().update(batch) | {"policy_lr": self.policy_optimizer.param_groups[0]["lr"]}
+        self.env_steps_seen += batch.num_steps
+        return stats
+
+    def early_stop_kl(self, data: UpdateData, old_mean: torch.Tensor, old_log_std: torch.Tensor) -> float:
+        """The mean KL the epochs stop on: KL(pi_k || pi), as OmniSafe; FOCOPS's authors use the reverse."""
+        return float(mean_kl(self.policy, data.obs, old_mean, old_log_std))
 
     def policy_loss(self, batch: Minibatch) -> torch.Tensor:
         """PPO's clipped surrogate; FOCOPS replaces it."""
@@ -87,7 +114,7 @@ class FirstOrderAlgorithm(ActorCritic):
         advantages = self.policy_advantages(data).detach()
         with torch.no_grad():
             old_mean = self.policy.mean_net(data.obs)
-            old_log_std = self.policy.log_std.detach().clone()
+            old_log_std = self.policy.effective_log_std().detach().clone()
         epochs, kl, losses = 0, 0.0, []
         with one_thread():
             for epochs in range(1, self.update_epochs + 1):
@@ -96,7 +123,7 @@ class FirstOrderAlgorithm(ActorCritic):
                                       old_mean[idx], old_log_std)
                     losses.append(self.minibatch_step(batch))
                 with torch.no_grad():
-                    kl = float(mean_kl(self.policy, data.obs, old_mean, old_log_std))
+                    kl = self.early_stop_kl(data, old_mean, old_log_std)
                 if kl > self.target_kl:
                     break
         return {
@@ -116,8 +143,10 @@ class FirstOrderAlgorithm(ActorCritic):
         return float(loss.detach())
 
     def state_dict(self) -> dict:
-        return super().state_dict() | {"policy_optimizer": self.policy_optimizer.state_dict()}
+        return super().state_dict() | {"policy_optimizer": self.policy_optimizer.state_dict(),
+                                       "env_steps_seen": self.env_steps_seen}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.policy_optimizer.load_state_dict(state["policy_optimizer"])
+        self.env_steps_seen = int(state.get("env_steps_seen", 0))

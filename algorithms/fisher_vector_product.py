@@ -30,11 +30,11 @@ def make_fisher_vector_product(
     activations computed once: a third of the arithmetic of differentiating the KL twice. Other
     networks differentiate the KL twice (the gradient graph built once, reused by every product).
     """
-    if has_tanh_mlp_mean(policy):
+    if has_tanh_mlp_mean(policy) and not policy.std_floor_active():
         return _tanh_mlp_fisher_product(policy, obs, damping)
     with torch.no_grad():
         old_mean = policy.mean_net(obs)
-        old_log_std = policy.log_std.detach().clone()
+        old_log_std = policy.effective_log_std().detach().clone()
     return make_hessian_vector_product(mean_kl(policy, obs, old_mean, old_log_std), policy, damping)
 
 

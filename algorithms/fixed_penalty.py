@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
-from algorithms.actor_critic import UpdateData, penalize, standardize
-from algorithms.trust_region import TrustRegionAlgorithm
+from algorithms.penalized_trust_region import PenalizedTrustRegion
 
 
-class FixedPenalty(TrustRegionAlgorithm):
+class FixedPenalty(PenalizedTrustRegion):
     """The constraint becomes a fixed price ``beta`` per unit of cost."""
 
     def __init__(self, *args, beta: float | Sequence[float] = 1.0, **kwargs) -> None:
@@ -21,5 +19,5 @@ class FixedPenalty(TrustRegionAlgorithm):
             raise ValueError(f"beta needs one value or one per constraint ({self.num_constraints}), got {len(betas)}")
         self.betas = np.broadcast_to(betas, (self.num_constraints,)).copy()
 
-    def policy_advantages(self, data: UpdateData) -> torch.Tensor:
-        return standardize(penalize(data.reward_advantages, data.cost_advantages, self.betas))
+    def penalty_weights(self) -> np.ndarray:
+        return self.betas

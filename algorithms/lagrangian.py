@@ -1,20 +1,20 @@
 """Primal-dual optimization (PDO), the paper's Lagrangian baseline.
 
-The policy takes a TRPO step on the advantage of reward - lambda * cost; then the multiplier
-moves by dual gradient ascent: lambda <- max(0, lambda + lr * (J_C - d)). With several
-constraints there is one multiplier per constraint, each following its own J_Ck - d_k.
+The policy takes a TRPO step on the advantage of reward - lambda * cost (by default one critic
+learns that signal, as the released code; ``penalized_trust_region``); then the multiplier moves by
+dual gradient ascent: lambda <- max(0, lambda + lr * (J_C - d)). With several constraints there is
+one multiplier per constraint, each following its own J_Ck - d_k.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from algorithms.actor_critic import UpdateData, penalize, standardize
-from algorithms.trust_region import TrustRegionAlgorithm
+from algorithms.actor_critic import UpdateData
+from algorithms.penalized_trust_region import PenalizedTrustRegion
 
 
-class Lagrangian(TrustRegionAlgorithm):
+class Lagrangian(PenalizedTrustRegion):
     """TRPO on the Lagrangian, with the multiplier learned by projected dual ascent."""
 
     def __init__(self, *args, lambda_lr: float = 0.01, lambda_init: float = 0.0, **kwargs) -> None:
@@ -22,8 +22,8 @@ class Lagrangian(TrustRegionAlgorithm):
         self.lambda_lr = float(lambda_lr)
         self.multipliers = np.full(self.num_constraints, float(lambda_init))
 
-    def policy_advantages(self, data: UpdateData) -> torch.Tensor:
-        return standardize(penalize(data.reward_advantages, data.cost_advantages, self.multipliers))
+    def penalty_weights(self) -> np.ndarray:
+        return self.multipliers
 
     def after_update(self, data: UpdateData) -> dict[str, float]:
         used = self.multipliers

@@ -12,22 +12,37 @@ from algorithms.simd_tanh import SimdTanh
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
 
 
-def build_mlp(in_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str = "tanh") -> nn.Sequential:
-    """Stack Linear + activation layers; the last layer is linear and initialised small."""
+# How the weights start (biases start at 0 in both):
+#   glorot_uniform: every layer Glorot/Xavier uniform, gain 1 (rllab's lasagne default, the released CPO code);
+#   orthogonal: hidden layers orthogonal with gain sqrt(2), the output layer orthogonal with gain 0.01 (the
+#   PPO-era convention of OmniSafe and CleanRL: a near-zero initial mean action).
+INITIALIZATIONS = ("glorot_uniform", "orthogonal")
+
+
+def build_mlp(in_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str = "tanh",
+              init: str = "orthogonal") -> nn.Sequential:
+    """Stack Linear + activation layers, the last one linear, initialised by ``init`` (INITIALIZATIONS)."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+    if init not in INITIALIZATIONS:
+        raise ValueError(f"unknown network init {init!r}; choose one of {list(INITIALIZATIONS)}")
     layers: list[nn.Module] = []
     sizes = [in_dim, *hidden_sizes]
     for a, b in zip(sizes[:-1], sizes[1:]):
-        linear = nn.Linear(a, b)
-        nn.init.orthogonal_(linear.weight, gain=2**0.5)
-        nn.init.zeros_(linear.bias)
-        layers += [linear, ACTIVATIONS[activation]()]
-    head = nn.Linear(sizes[-1], out_dim)
-    nn.init.orthogonal_(head.weight, gain=0.01)
-    nn.init.zeros_(head.bias)
-    layers.append(head)
+        layers += [_initialised_linear(a, b, init, gain=2**0.5), ACTIVATIONS[activation]()]
+    layers.append(_initialised_linear(sizes[-1], out_dim, init, gain=0.01))
     return nn.Sequential(*layers)
+
+
+def _initialised_linear(in_dim: int, out_dim: int, init: str, gain: float) -> nn.Linear:
+    """A Linear layer with zero bias; ``gain`` applies to the orthogonal scheme only."""
+    linear = nn.Linear(in_dim, out_dim)
+    if init == "glorot_uniform":
+        nn.init.xavier_uniform_(linear.weight)
+    else:
+        nn.init.orthogonal_(linear.weight, gain=gain)
+    nn.init.zeros_(linear.bias)
+    return linear
 
 
 def flat_params(module: nn.Module) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """PPO-Lagrangian (Ray, Achiam & Amodei 2019; OmniSafe's PPOLag defaults).
 
-PPO on the penalized advantage (A_r - lambda A_C) / (1 + lambda), both advantages standardized,
+PPO on the penalized advantage (A_r - lambda A_C) / (1 + lambda), A_r standardized and A_C only
+centred (as OmniSafe: the multiplier's rate and start were tuned for the cost's own scale),
 with the multiplier learned by gradient ascent on lambda (J_C - d) before each policy step and
 projected onto [0, lambda_max]. With several constraints, one multiplier per constraint.
 """
@@ -52,12 +53,12 @@ class LagrangeMultiplier:
 
 
 def penalized_advantages(reward_adv: torch.Tensor, cost_adv: torch.Tensor, multiplier) -> torch.Tensor:
-    """(std(A_r) - sum_k lambda_k std(A_Ck)) / (1 + sum_k lambda_k): the step stays bounded as lambda grows.
+    """(std(A_r) - sum_k lambda_k centred(A_Ck)) / (1 + sum_k lambda_k): the step stays bounded as lambda grows.
 
     ``cost_adv`` is (B,) with a float ``multiplier``, or (m, B) with one multiplier per row."""
     if cost_adv.dim() == 1:
         cost_adv, multiplier = cost_adv[None], [multiplier]
-    penalized = penalize(standardize(reward_adv), [standardize(c) for c in cost_adv], multiplier)
+    penalized = penalize(standardize(reward_adv), [c - c.mean() for c in cost_adv], multiplier)
     return penalized / (1.0 + sum(float(m) for m in multiplier))
 
 

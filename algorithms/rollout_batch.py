@@ -56,6 +56,13 @@ class RolloutBatch:
 
     @property
     def mean_episode_length(self) -> float:
-        """Average trajectory length T-bar: steps per episode segment in the batch."""
+        """T-bar, the trajectory length that scales the cost gradient: the mean length of completed episodes.
+
+        The released code divides the batch's steps by its number of paths, all complete. Here rows can
+        end in an episode the batch cut short, which is not a whole trajectory, so only completed
+        episodes count. With none completed, steps per segment (cut ones included) is the best there is.
+        """
+        if len(self.episode_lengths):
+            return float(np.mean(self.episode_lengths))
         segments = int(self.episode_end[:, :-1].sum()) + self.episode_end.shape[0]
         return self.num_steps / segments

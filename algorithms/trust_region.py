@@ -28,7 +28,7 @@ class TrustRegionAlgorithm(ActorCritic):
         *args,
         max_kl: float = 0.01,
         cg_iters: int = 10,
-        cg_damping: float = 0.1,
+        cg_damping: float = 1e-5,
         backtrack_ratio: float = 0.8,
         max_backtracks: int = 15,
         fvp_subsample: float = 0.2,
@@ -92,16 +92,19 @@ class TrustRegionAlgorithm(ActorCritic):
         scale = math.sqrt(2 * self.max_kl / quad)
         return step * scale, scale
 
-    def search(self, data: UpdateData, full_step: torch.Tensor, improves, advantages: torch.Tensor) -> dict[str, float]:
+    def search(self, data: UpdateData, full_step: torch.Tensor, improves, advantages: torch.Tensor,
+               keep_last: bool = False) -> dict[str, float]:
         """Backtrack along ``full_step`` until KL <= max_kl and ``improves(gain, cost_changes)``.
 
         ``gain`` is the change of the reward surrogate, ``cost_changes`` the (m,) array of changes of
         the cost surrogates, one per constraint. Each point costs one forward pass of the policy.
+        When no point is accepted the policy returns to the start, or with ``keep_last`` (CPO's
+        recovery modes, as the released code) stays at the last point tried unless it is not finite.
         """
         start = flat_params(self.policy)
         with torch.no_grad():
             distribution = self.policy.distribution(data.obs)
-            old_mean, old_log_std = distribution.mean, self.policy.log_std.detach().clone()
+            old_mean, old_log_std = distribution.mean, self.policy.effective_log_std().detach().clone()
             first = self._evaluate(data, advantages, old_mean, old_log_std, distribution)
         evaluated = [first]
 
@@ -112,13 +115,18 @@ class TrustRegionAlgorithm(ActorCritic):
             evaluated.append((kl, surr, cost))
             return bool(np.isfinite(surr) and kl <= self.max_kl and improves(surr - first[1], cost - first[2]))
 
-        result = backtracking_line_search(start, full_step, accept, self.backtrack_ratio, self.max_backtracks)
-        set_flat_params(self.policy, result.params)
-        kl, _, cost = evaluated[-1] if result.accepted else first  # the first accepted point is the last tried
+        result = backtracking_line_search(start, full_step, accept, self.backtrack_ratio, self.max_backtracks,
+                                          keep_last)
+        kept = not result.accepted and keep_last and len(evaluated) > 1 and np.all(np.isfinite(
+            [evaluated[-1][0], evaluated[-1][1], *np.atleast_1d(evaluated[-1][2])]))  # the released check_nan
+        params = result.params if (result.accepted or kept) else start
+        set_flat_params(self.policy, params)
+        kl, _, cost = evaluated[-1] if (result.accepted or kept) else first  # an accepted point is the last tried
         return {
             "kl": kl,
             "line_search_backtracks": float(result.backtracks),
             "line_search_accepted": float(result.accepted),
+            "line_search_kept_last": float(kept),
             **self.per_constraint("surrogate_cost_change", cost - first[2]),
             "entropy": float(self.policy.entropy().detach()),
         }

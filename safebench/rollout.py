@@ -72,7 +72,7 @@ def run_rollout(envs: SyncVectorEnv, policy: GaussianPolicy, normalizer: Observa
     raw = envs.reset(seeds)
     current = normalizer.normalize(raw)
     noise = torch.from_numpy(arrays["noise"])
-    std = policy.log_std.detach().exp()
+    std = policy.effective_log_std().detach().exp()
     means = torch.empty(noise.shape[1:])
     ep_return, ep_cost, ep_len = np.zeros(n), np.zeros((n, envs.num_costs)), np.zeros(n, np.int64)
     records = RolloutRecords()

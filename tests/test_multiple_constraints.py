@@ -102,7 +102,8 @@ def test_line_search_rule_per_constraint():
     assert not accept_cpo_step("violating", c, 1.0, np.array([0.0, 0.1]))  # the violated one may not rise
     assert accept_cpo_step("recovery", c, -1.0, np.array([0.5, -0.1]))
     assert not accept_cpo_step("recovery", c, -1.0, np.array([1.5, -0.1]))  # spends more than the slack
-    assert not accept_cpo_step("recovery", c, -1.0, np.array([0.0, 0.0]))  # the violated one must fall
+    assert accept_cpo_step("recovery", c, -1.0, np.array([0.0, 0.0]))  # the violated one may not rise (released)
+    assert not accept_cpo_step("recovery", c, -1.0, np.array([0.0, 1e-6]))
     assert not accept_cpo_step("feasible", -np.abs(c), -0.1, np.zeros(2))  # all feasible: reward must improve
     assert accept_cpo_step("feasible", -np.abs(c), 0.1, np.array([0.9, 0.4]))  # within each slack (1, 0.5)
 
