@@ -1,45 +1,81 @@
 #!/usr/bin/env bash
-# Regenerate a committed figure from scratch: the sweep, the report, and a provenance file.
+# Regenerate a committed figure: the sweep (its runs kept under OUT_DIR/runs), the report, provenance.
 #
-#   scripts/reproduce_figure.sh EXPERIMENT OUT_DIR [extra Hydra overrides...]
-#   e.g. scripts/reproduce_figure.sh paper_fig1_point results/paper_fig1
-#        scripts/reproduce_figure.sh paper_fig1_point /tmp/fig1_smoke +budget=smoke   (minutes)
+#   scripts/reproduce_figure.sh EXPERIMENT OUT_DIR [--resume] [extra Hydra overrides...]
+#   e.g. scripts/reproduce_figure.sh paper_fig1_point results/paper_fig1_point
+#        scripts/reproduce_figure.sh paper_fig1_point results/paper_fig1_point --resume   (after an interruption)
+#        scripts/reproduce_figure.sh paper_fig1_point /tmp/fig1_smoke +budget=smoke      (minutes)
 #
-# Runs `python -m safebench -m +experiment=EXPERIMENT hydra/launcher=joblib` (one job per core),
-# then `python -m safebench.report` into OUT_DIR, and writes OUT_DIR/provenance.json with the exact
-# command, commit, seeds and budget (from the resolved configs), machine, and wall time.
+# The experiment's state lives in OUT_DIR/runs: plan.json (every run the sweep makes), and per run its
+# resolved config, progress.csv and checkpoint. Commit it as it grows: on any machine, --resume skips
+# the finished runs, continues the unfinished ones from their checkpoints and starts the rest;
+# `python -m safebench.status OUT_DIR/runs` says how far it is. Jobs run one per core
+# (hydra/launcher=joblib). When every run is complete: `python -m safebench.report` into OUT_DIR and
+# OUT_DIR/provenance.json (command, commits, seeds, budgets, machine, wall time), paths relative to
+# the repository root.
 set -euo pipefail
-experiment=$1; out=$2; shift 2
+cd "$(dirname "$0")/.."
+if [ $# -lt 2 ]; then
+  echo "usage: scripts/reproduce_figure.sh EXPERIMENT OUT_DIR [--resume] [overrides...]" >&2
+  exit 2
+fi
+experiment=$1; out=${2%/}; shift 2
+resume=false
+if [ "${1:-}" = "--resume" ]; then resume=true; shift; fi
 python=${PYTHON:-.venv/bin/python}
-sweep_dir=results_runs/$experiment/$(date +%Y-%m-%d_%H-%M-%S)
-command=("$python" -m safebench -m "+experiment=$experiment" hydra/launcher=joblib "hydra.sweep.dir=$sweep_dir" "$@")
+runs=$out/runs
+if [ -e "$runs/plan.json" ] && [ "$resume" = false ]; then
+  echo "reproduce_figure: $runs already holds an experiment; add --resume to continue it, or remove it to start over" >&2
+  exit 2
+fi
+overrides=("+experiment=$experiment" "$@")
+if [ "$resume" = false ]; then
+  "$python" -m safebench.experiment_plan "$runs/plan.json" "${overrides[@]}"
+fi
+command=("$python" -m safebench -m "${overrides[@]}" hydra/launcher=joblib "hydra.sweep.dir=$runs" "resume=$resume")
 start=$(date -u +%FT%TZ); t0=$(date +%s)
 "${command[@]}"
 t1=$(date +%s)
-"$python" -m safebench.report "$sweep_dir" --out "$out"
+"$python" -m safebench.status "$runs"
+"$python" - "$runs" <<'PY' || { echo "reproduce_figure: not every run is complete yet; rerun with --resume" >&2; exit 1; }
+import sys
+from pathlib import Path
+from safebench.status import collect
+runs = collect(Path(sys.argv[1]))
+sys.exit(0 if runs and all(r.complete for r in runs) else 1)
+PY
+"$python" -m safebench.report "$runs" --out "$out"
 gzip -f "$out/curves.csv"
-"$python" - "$out" "$sweep_dir" "$start" "$((t1 - t0))" "${command[*]}" <<'PY'
-import json, os, platform, subprocess, sys
+"$python" - "$experiment" "$out" "$runs" "$start" "$((t1 - t0))" "$@" <<'PY'
+import json, os, platform, sys
 from pathlib import Path
 from omegaconf import OmegaConf
-out, sweep_dir, start, wall, command = sys.argv[1:6]
+experiment, out, runs, start, wall, *extra = sys.argv[1:]
 configs = [OmegaConf.to_container(OmegaConf.load(p), resolve=True)  # resolved: budgets as numbers
-           for p in Path(sweep_dir).glob("**/.hydra/config.yaml")]
-commits = sorted({json.loads(p.read_text()).get("git_commit") for p in Path(sweep_dir).glob("**/manifest.json")})
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-provenance = {
-    "command": command,
-    "report_command": f"python -m safebench.report {sweep_dir} --out {out}",
-    "sweep_dir": sweep_dir,
-    "commits": commits,
+           for p in Path(runs).glob("**/.hydra/config.yaml")]
+manifests = [json.loads(p.read_text()) for p in Path(runs).glob("**/manifest.json")]
+seconds = 0.0
+for path in Path(runs).glob("**/progress.csv"):
+    header, *rows = path.read_text().strip().splitlines()
+    if rows and "time_s" in header.split(","):
+        seconds += float(rows[-1].split(",")[header.split(",").index("time_s")])
+tail = "".join(f" {o}" for o in extra)
+provenance = {  # every path relative to the repository root
+    "reproduce": f"scripts/reproduce_figure.sh {experiment} {out}{tail}",
+    "resume": f"scripts/reproduce_figure.sh {experiment} {out} --resume{tail}",
+    "status_command": f"python -m safebench.status {runs}",
+    "report_command": f"python -m safebench.report {runs} --out {out}",
+    "runs_dir": runs,
+    "commits": sorted({m.get("git_commit") for m in manifests} - {None}),
     "runs": len(configs),
     "tasks": sorted({c["task"]["name"] for c in configs}),
     "algorithms": sorted({c["algo"]["name"] for c in configs}),
     "seeds": sorted({c["seed"] for c in configs}),
     "budget": sorted({(c["task"]["name"], c["train"]["batch_size"], c["train"]["total_steps"]) for c in configs}),
-    "start_utc": start,
-    "sweep_wall_time_s": int(wall),
-    "machine": {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()},
+    "training_time_s_all_runs": round(seconds),
+    "last_session": {"start_utc": start, "wall_time_s": int(wall)},
+    "machines": sorted({str(m.get("cpu")) for m in manifests}),
+    "reported_with": {"cores": os.cpu_count(), "python": platform.python_version()},
 }
 Path(out, "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
 print(f"wrote {out}/provenance.json")

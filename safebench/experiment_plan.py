@@ -1,0 +1,76 @@
+"""An experiment's plan: every run a sweep will make, written before it starts, so progress has a total.
+
+``python -m safebench.experiment_plan OUT.json OVERRIDE...`` expands the multirun overrides exactly as
+the command line does (experiment sweeps included) and writes one entry per job: task, algorithm
+label, seed, budget. ``python -m safebench.status`` reads it beside the run directories.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+PLAN_FILE = "plan.json"
+
+
+def plan_runs(overrides: list[str]) -> list[dict]:
+    """One entry per job of ``python -m safebench -m OVERRIDES``: who it is and how many env steps it needs."""
+    from safebench.cli import _combinations, _compose, add_group_plus
+    from safebench.report.run_loading import algo_label
+
+    entries = []
+    for job in _combinations(add_group_plus(overrides), multirun=True, config_name="config"):
+        cfg = _compose(job)
+        entries.append({
+            "task": str(cfg.task.name),
+            "algo": algo_label(cfg.algo),
+            "seed": int(cfg.seed),
+            "total_steps": int(OmegaConf.select(cfg, "train.total_steps")),
+            "batch_size": int(OmegaConf.select(cfg, "train.batch_size")),
+            "overrides": identity_overrides(job),
+        })
+    return entries
+
+
+def identity_overrides(overrides) -> list[str]:
+    """The overrides that say which run a job is: not Hydra's own settings (kept out of the job's
+    .hydra/overrides.yaml), nor ``resume``, which a continued experiment adds."""
+    return sorted(o for o in overrides
+                  if not o.lstrip("+~").startswith(("hydra.", "hydra/")) and o.lstrip("+~").split("=")[0] != "resume")
+
+
+def write_plan(path: Path, overrides: list[str]) -> list[dict]:
+    """Write the plan of a sweep to ``path`` (JSON) and return it."""
+    entries = plan_runs(overrides)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"overrides": overrides, "runs": entries}, indent=1) + "\n")
+    return entries
+
+
+def read_plan(path: Path) -> list[dict]:
+    """The entries of a plan file (an empty list when there is none)."""
+    return json.loads(path.read_text())["runs"] if path.is_file() else []
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit status 0 with the plan written, 2 when the overrides are not a valid sweep."""
+    from safebench.errors import SafebenchError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        print("usage: python -m safebench.experiment_plan OUT.json OVERRIDE...", file=sys.stderr)
+        return 2
+    try:
+        entries = write_plan(Path(args[0]), args[1:])
+    except SafebenchError as error:
+        print(f"safebench.experiment_plan: error: {error}", file=sys.stderr)
+        return 2
+    print(f"planned {len(entries)} run(s) in {args[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""``python -m safebench.status DIR``: how far an experiment is, and how long the rest takes here.
+
+Reads DIR/plan.json (written by ``scripts/reproduce_figure.sh``; without it the runs found are the
+total) and every run directory below DIR: a run is done when its summary.json says complete, and has
+done the env steps of its last progress.csv row. The time left comes from the rate each task's runs
+reached in DIR, one run at a time (``--parallel N`` when N run side by side at that rate each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from safebench.experiment_plan import PLAN_FILE, identity_overrides, read_plan
+
+
+@dataclass
+class RunProgress:
+    """One planned or found run: who it is, its budget, how far it got and at what rate."""
+
+    task: str
+    algo: str
+    seed: int
+    total_steps: int
+    overrides: frozenset[str] = frozenset()  # the job's command-line overrides: its identity within a sweep
+    steps_done: int = 0
+    seconds: float = 0.0
+    complete: bool = False
+    path: Path | None = None
+
+
+def read_run(path: Path) -> RunProgress | None:
+    """A run directory's identity and progress (None when it is not a readable safebench run)."""
+    from omegaconf import OmegaConf
+
+    from safebench.report.run_loading import algo_label
+
+    try:
+        cfg = OmegaConf.load(path / ".hydra" / "config.yaml")
+        overrides_file = path / ".hydra" / "overrides.yaml"
+        overrides = frozenset(identity_overrides(OmegaConf.load(overrides_file))) if overrides_file.is_file() \
+            else frozenset()
+        run = RunProgress(str(cfg.task.name), algo_label(cfg.algo), int(cfg.seed), int(cfg.train.total_steps),
+                          overrides, path=path)
+    except Exception:  # noqa: BLE001 - anything unreadable is simply not counted
+        return None
+    last = _last_progress_row(path / "progress.csv")
+    if last:
+        run.steps_done, run.seconds = int(float(last["env_steps"])), float(last.get("time_s") or 0.0)
+    try:
+        run.complete = json.loads((path / "summary.json").read_text()).get("status") == "complete"
+    except (OSError, ValueError, AttributeError):
+        run.complete = False
+    if run.complete:
+        run.steps_done = max(run.steps_done, run.total_steps)
+    return run
+
+
+def _last_progress_row(path: Path) -> dict[str, str] | None:
+    """The last complete row of progress.csv (a torn last line is ignored)."""
+    import csv
+
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    rows = list(csv.DictReader(lines))
+    for row in reversed(rows):
+        if None not in row.values() and row.get("env_steps"):
+            return row
+    return None
+
+
+def collect(directory: Path) -> list[RunProgress]:
+    """The plan's runs matched to the run directories below ``directory``, plus any run not in the plan."""
+    from safebench.report.run_loading import find_run_dirs
+
+    found = {run.overrides: run for run in map(read_run, find_run_dirs([directory])) if run is not None}
+    planned = []
+    for entry in read_plan(directory / PLAN_FILE):
+        overrides = frozenset(identity_overrides(entry["overrides"]))
+        planned.append(found.pop(overrides, None) or RunProgress(entry["task"], entry["algo"], int(entry["seed"]),
+                                                                 int(entry["total_steps"]), overrides))
+    return planned + list(found.values())
+
+
+def rates(runs: list[RunProgress]) -> dict[str, float]:
+    """Env steps per second of each task's runs so far (all its runs pooled)."""
+    pooled: dict[str, list[float]] = {}
+    for run in runs:
+        if run.seconds > 0 and run.steps_done > 0:
+            steps, seconds = pooled.setdefault(run.task, [0.0, 0.0])
+            pooled[run.task] = [steps + run.steps_done, seconds + run.seconds]
+    return {task: steps / seconds for task, (steps, seconds) in pooled.items()}
+
+
+def hours(seconds: float) -> str:
+    """1.5 h, 12 min: a duration a person reads at a glance."""
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
+
+
+def report(runs: list[RunProgress], parallel: int) -> list[str]:
+    """The lines ``status`` prints: totals, time left, and one line per task."""
+    done = sum(r.complete for r in runs)
+    steps, total = sum(min(r.steps_done, r.total_steps) for r in runs), sum(r.total_steps for r in runs)
+    measured = rates(runs)
+    lines = [f"runs complete: {done} / {len(runs)}",
+             f"env steps: {steps:,} / {total:,} ({100 * steps / max(total, 1):.1f}%)"]
+    left, unknown = 0.0, set()
+    for task in sorted({r.task for r in runs}):
+        mine = [r for r in runs if r.task == task]
+        remaining = sum(max(r.total_steps - r.steps_done, 0) for r in mine if not r.complete)
+        rate = measured.get(task)
+        if remaining and rate is None:
+            unknown.add(task)
+        left += remaining / rate if rate else 0.0
+        rate_text = f"{rate:,.0f} steps/s per run" if rate else "no rate measured yet"
+        lines.append(f"  {task}: {sum(r.complete for r in mine)}/{len(mine)} runs complete, "
+                     f"{remaining:,} steps left, {rate_text}")
+    estimate = f"time left on this machine: about {hours(left / max(parallel, 1))}"
+    estimate += f" with {parallel} run(s) at a time" if parallel > 1 else ", one run at a time"
+    if unknown:
+        estimate += f" (plus {', '.join(sorted(unknown))}, whose rate is not known yet)"
+    return lines + [estimate]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit status 0 with the status printed, 2 when DIR is not a directory."""
+    parser = argparse.ArgumentParser(prog="python -m safebench.status",
+                                     description="Progress and time left of an experiment (a sweep directory).")
+    parser.add_argument("dir", type=Path, help="the experiment's folder (holding plan.json and the run directories)")
+    parser.add_argument("--parallel", type=int, default=1, help="runs that go side by side (default 1)")
+    args = parser.parse_args(argv)
+    if not args.dir.is_dir():
+        print(f"safebench.status: error: not a directory: {args.dir}", file=sys.stderr)
+        return 2
+    runs = collect(args.dir)
+    if not runs:
+        print(f"safebench.status: no plan.json and no run directory in {args.dir}", file=sys.stderr)
+        return 1
+    print("\n".join(report(runs, args.parallel)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
