@@ -32,6 +32,7 @@ from safebench.run_files import (
     manifest,
     now_iso,
 )
+from safebench.run_end import TimeLeft, duration, job_prefix
 from safebench.sampler import RolloutCollector, make_collector
 from safebench.seeding import episode_seeds, seed_everything
 from safebench.vector_env import probe_spaces
@@ -162,6 +163,7 @@ def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState
          progress: ProgressLog, wandb: WandbLogger) -> None:
     """The epochs still to run, from ``state.epoch`` to the budget."""
     checkpoint_every, epochs = int(cfg.train.checkpoint_every), parts.budget.epochs
+    time_left = TimeLeft()
     for epoch in range(state.epoch, epochs):
         seeds = episode_seeds(int(cfg.seed), epoch, parts.budget.num_envs)
         batch, stats, sample_s, update_s = parts.iteration(seeds)
@@ -173,8 +175,10 @@ def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState
         wandb.log(row)
         costs = ", ".join(f"{row[c.column('cost_mean', k)]:.2f} (limit {c.limits[k]:g})"
                           for c in [parts.constraints] for k in range(c.count))
-        log.info("update %d/%d | steps %s | %.0f steps/s | return %.2f | cost %s", epoch + 1, epochs,
-                 f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"], costs)
+        left = time_left.update(sample_s + update_s, epochs - state.epoch)
+        log.info("%supdate %d/%d | steps %s | %.0f steps/s | return %.2f | cost %s | elapsed %s, left ~%s",
+                 job_prefix(), epoch + 1, epochs, f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"],
+                 costs, duration(state.elapsed_s), duration(left))
         if state.epoch % checkpoint_every == 0 or state.epoch == epochs:
             save_checkpoint(run_dir, {
                 "identity": identity, "epoch": state.epoch, "env_steps": state.env_steps,
