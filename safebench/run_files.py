@@ -16,7 +16,7 @@ from typing import Any
 PROGRESS_FILE = "progress.csv"
 SUMMARY_FILE = "summary.json"
 MANIFEST_FILE = "manifest.json"
-TIME_COLUMNS = ("time_s", "sample_time_s", "update_time_s", "steps_per_s")
+TIME_COLUMNS = ("time_s", "sample_time_s", "update_time_s", "steps_per_s", "eval_time_s")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

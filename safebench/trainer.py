@@ -22,6 +22,7 @@ from algorithms.rollout_batch import RolloutBatch
 from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from safebench.constraints import Constraints
 from safebench.errors import NonFiniteError
+from safebench.evaluation import Evaluator
 from safebench.parallelism import Parallelism
 from safebench.run_files import (
     MANIFEST_FILE,
@@ -147,9 +148,12 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
         progress.flush()
         wandb = WandbLogger(cfg, run_dir)
+        evaluator = Evaluator(env_factory(cfg), int(OmegaConf.select(cfg, "eval.episodes", default=0)),
+                              parts.constraints, int(cfg.seed))
         try:
-            loop(cfg, run_dir, parts, state, identity, progress, wandb)
+            loop(cfg, run_dir, parts, state, identity, progress, wandb, evaluator)
         finally:
+            evaluator.close()
             wandb.finish()
     finally:
         parts.collector.close()
@@ -160,17 +164,19 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
 
 def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState, identity: dict[str, Any],
-         progress: ProgressLog, wandb: WandbLogger) -> None:
+         progress: ProgressLog, wandb: WandbLogger, evaluator: Evaluator) -> None:
     """The epochs still to run, from ``state.epoch`` to the budget."""
     checkpoint_every, epochs = int(cfg.train.checkpoint_every), parts.budget.epochs
+    eval_every = int(OmegaConf.select(cfg, "eval.every", default=0))
     time_left = TimeLeft()
     for epoch in range(state.epoch, epochs):
         seeds = episode_seeds(int(cfg.seed), epoch, parts.budget.num_envs)
         batch, stats, sample_s, update_s = parts.iteration(seeds)
         check_finite(epoch, batch, stats, parts.algo)
         state.epoch, state.env_steps = epoch + 1, state.env_steps + batch.num_steps
-        state.elapsed_s += sample_s + update_s
-        row = progress_row(state, batch, stats, parts.constraints, sample_s, update_s)
+        evaluation, eval_s = evaluate(evaluator, parts, state.epoch, eval_every, epochs)
+        state.elapsed_s += sample_s + update_s + eval_s
+        row = progress_row(state, batch, stats, parts.constraints, sample_s, update_s, evaluation, eval_s)
         progress.append(row)
         wandb.log(row)
         costs = ", ".join(f"{row[c.column('cost_mean', k)]:.2f} (limit {c.limits[k]:g})"
@@ -185,6 +191,19 @@ def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState
                 "elapsed_s": state.elapsed_s, "rows": progress.rows, "algorithm": parts.algo.state_dict(),
                 "normalizer": parts.normalizer.state(), "generator": parts.generator.get_state(),
             })
+
+
+def evaluate(evaluator: Evaluator, parts: Components, epoch: int, every: int,
+             epochs: int) -> tuple[dict[str, float] | None, float]:
+    """The evaluation columns after update ``epoch`` (NaN when it is not due; None when evaluation is off)."""
+    if every <= 0 or evaluator.episodes <= 0:
+        return None, 0.0
+    if not evaluator.due(epoch, every, epochs):
+        return evaluator.skipped(), 0.0
+    start = time.perf_counter()
+    parts.parallelism.for_sampling()
+    figures = evaluator.run(parts.algo.policy, parts.normalizer, epoch)
+    return figures, time.perf_counter() - start
 
 
 def restore(run_dir: Path, identity: dict[str, Any], parts: Components) -> TrainingState:
@@ -214,9 +233,10 @@ def check_finite(epoch: int, batch: RolloutBatch, stats: dict[str, float], algo:
 
 
 def progress_row(state: TrainingState, batch: RolloutBatch, stats: dict[str, float], constraints: Constraints,
-                 sample_s: float, update_s: float) -> dict[str, Any]:
+                 sample_s: float, update_s: float, evaluation: dict[str, float] | None = None,
+                 eval_s: float = 0.0) -> dict[str, Any]:
     """One progress.csv row: the columns of SPEC section 5 (per constraint when there are several), then the
-    algorithm's diagnostics."""
+    algorithm's diagnostics, then the deterministic evaluation's (when it is on)."""
     has_episodes = len(batch.episode_returns) > 0
     row: dict[str, Any] = {
         "epoch": state.epoch,
@@ -237,8 +257,11 @@ def progress_row(state: TrainingState, batch: RolloutBatch, stats: dict[str, flo
         row[constraints.column("violation", k)] = float(np.maximum(batch.episode_cost_column(k) - limit, 0).sum())
     row |= {"kl": stats.pop("kl", math.nan), "entropy": stats.pop("entropy", math.nan)}
     row |= dict(sorted(stats.items()))
+    row |= evaluation or {}
     row |= {"time_s": state.elapsed_s, "sample_time_s": sample_s, "update_time_s": update_s,
             "steps_per_s": batch.num_steps / max(sample_s + update_s, 1e-9)}
+    if evaluation is not None:
+        row["eval_time_s"] = eval_s
     return row
 
 

@@ -9,11 +9,11 @@ import time
 import pandas as pd
 from helpers import REPO
 
+from safebench.run_files import TIME_COLUMNS
 from safebench.status import collect, report
 
 TINY = ["+task=point_gather", "+algo=cpo", "seed=0,1", "train.total_steps=20000", "train.batch_size=4000",
         "train.num_envs=4", "train.checkpoint_every=1"]
-TIME_COLUMNS = ["time_s", "sample_time_s", "update_time_s", "steps_per_s"]
 
 
 def reproduce(out, *extra) -> subprocess.Popen:
@@ -24,7 +24,7 @@ def reproduce(out, *extra) -> subprocess.Popen:
 
 
 def curves(out) -> dict[str, pd.DataFrame]:
-    return {str(p.relative_to(out)): pd.read_csv(p).drop(columns=TIME_COLUMNS)
+    return {str(p.relative_to(out)): pd.read_csv(p).drop(columns=list(TIME_COLUMNS), errors="ignore")
             for p in sorted((out / "runs").glob("**/progress.csv"))}
 
 

@@ -22,7 +22,7 @@ BASE = ["+task=point_circle", "train.batch_size=1000", "train.num_envs=2", f"tra
 
 
 def curve(run_dir):
-    return pd.read_csv(run_dir / "progress.csv").drop(columns=list(TIME_COLUMNS))
+    return pd.read_csv(run_dir / "progress.csv").drop(columns=list(TIME_COLUMNS), errors="ignore")
 
 
 def kill_after_rows(args, run_dir, rows, cwd):

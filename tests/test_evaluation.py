@@ -1,0 +1,53 @@
+"""Deterministic evaluation: its own columns on schedule, and training bit for bit the same with it off."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from helpers import run_cli
+
+import tasks
+from algorithms.observation_normalizer import ObservationNormalizer
+from algorithms.policy import GaussianPolicy
+from safebench.constraints import Constraints
+from safebench.evaluation import Evaluator, evaluation_seeds
+from safebench.run_files import TIME_COLUMNS
+
+TINY = ["+algo=cpo", "+task=point_gather", "train.total_steps=20000", "train.batch_size=4000", "train.num_envs=4"]
+EVAL = ["eval_return_mean", "eval_cost_mean", "eval_ep_len_mean"]
+
+
+def test_evaluation_leaves_training_untouched_and_fills_its_columns_on_schedule(tmp_path):
+    on = run_cli(*TINY, "eval.every=2", "eval.episodes=3", f"hydra.run.dir={tmp_path / 'on'}", cwd=tmp_path)
+    off = run_cli(*TINY, "eval.every=0", f"hydra.run.dir={tmp_path / 'off'}", cwd=tmp_path)
+    assert on.returncode == 0 and off.returncode == 0, (on.stderr[-2000:], off.stderr[-2000:])
+    with_eval, without = (pd.read_csv(tmp_path / d / "progress.csv") for d in ("on", "off"))
+    assert not set(EVAL) & set(without.columns)
+    training = [c for c in without.columns if c not in TIME_COLUMNS]
+    pd.testing.assert_frame_equal(with_eval[training], without[training])  # bit for bit
+    evaluated = with_eval.dropna(subset=["eval_return_mean"]).epoch.tolist()
+    assert evaluated == [2, 4, 5]  # every 2 updates, and after the last
+    assert (with_eval.loc[with_eval.epoch.isin(evaluated), "eval_ep_len_mean"] == 15).all()  # the gather horizon
+
+
+def test_evaluation_is_the_mean_action_on_seeded_episodes():
+    constraints = Constraints(("cost",), (0.1,))
+    env_fn = lambda: tasks.make("point_circle")  # noqa: E731
+    policy = GaussianPolicy(9, 2, (8,))
+    evaluator = Evaluator(env_fn, 3, constraints, seed=7)
+    first = evaluator.run(policy, ObservationNormalizer((9,), enabled=False), epoch=10)
+    again = evaluator.run(policy, ObservationNormalizer((9,), enabled=False), epoch=10)
+    assert first == again  # no noise, same seeds
+    by_hand_returns = []
+    for seed in evaluation_seeds(7, 10, 3):  # one episode per seed with the mean action, stepped by hand
+        env, total = env_fn(), 0.0
+        obs, _ = env.reset(seed=seed)
+        done = False
+        while not done:
+            action = policy.mean_action(torch.from_numpy(np.asarray(obs, np.float32))[None])[0].numpy()
+            obs, reward, terminated, truncated, _ = env.step(np.clip(action, -1, 1))
+            total, done = total + reward, terminated or truncated
+        by_hand_returns.append(total)
+    assert math.isclose(first["eval_return_mean"], float(np.mean(by_hand_returns)), rel_tol=1e-9, abs_tol=1e-12)
+    assert evaluation_seeds(7, 10, 3) != evaluation_seeds(7, 20, 3)
