@@ -174,3 +174,12 @@ def test_point_qvel_is_constant_reset_noise():
         later, *_ = env.step(np.array([1.0, 0.3], dtype=np.float32))
     np.testing.assert_array_equal(later[3:6], obs[3:6])
     np.testing.assert_array_equal(env.reset(seed=4)[0], obs)
+
+
+def test_point_gather_qvel_is_constant_reset_noise():
+    env = tasks.make("point_gather").unwrapped
+    draws = np.array([env.reset(seed=seed)[0][3:6] for seed in range(300)])
+    assert draws.std() == pytest.approx(0.1, rel=0.1)
+    obs, _ = env.reset(seed=4)
+    later, *_ = env.step(np.array([0.5, 0.3], dtype=np.float32))
+    np.testing.assert_array_equal(later[3:6], obs[3:6])
