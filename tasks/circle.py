@@ -14,9 +14,19 @@ def circle_reward(x: float, y: float, vx: float, vy: float, radius: float) -> fl
     return float((-y * vx + x * vy) / (1.0 + abs(math.hypot(x, y) - radius)))
 
 
+COST_TIMINGS = ("before", "after")
+
+
 def circle_cost(x: float, x_limit: float) -> float:
-    """1 when the robot is outside the safe strip |x| <= x_limit."""
-    return float(abs(x) > x_limit)
+    """1 when |x| >= x_limit: the released constraint's comparison (safety_constraints/mujoco.py)."""
+    return float(abs(x) >= x_limit)
+
+
+def check_cost_timing(cost_timing: str) -> str:
+    """The cost reads the state before the action ("before", as released) or after it ("after")."""
+    if cost_timing not in COST_TIMINGS:
+        raise ValueError(f"cost_timing must be one of {COST_TIMINGS}, got {cost_timing!r}")
+    return cost_timing
 
 
 def limit_panels_xml(x_limit: float, half_length: float = 20.0, height: float = 1.5) -> str:

@@ -8,7 +8,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from tasks.circle import circle_cost, circle_reward, draw_circle, limit_panels_xml
+from tasks.circle import check_cost_timing, circle_cost, circle_reward, draw_circle, limit_panels_xml
 from tasks.mujoco_task import MujocoTask
 from tasks.robot import Robot
 
@@ -17,11 +17,13 @@ OBLIQUE = {"distance": 26.0, "elevation": -35.0, "azimuth": 135.0, "lookat": (0.
 
 class CircleTask(MujocoTask):
     """Reward: circle reward of the torso COM (velocity = COM displacement / dt) plus the robot's
-    usual terms; cost 1[|x| > x_limit]; terminated when the robot falls."""
+    usual terms; cost 1[|x| >= x_limit] on the COM before the action (``cost_timing="before"``, as
+    released) or after it (``"after"``); terminated when the robot falls."""
 
-    def __init__(self, robot: Robot, circle_radius: float, x_limit: float,
+    def __init__(self, robot: Robot, circle_radius: float, x_limit: float, cost_timing: str = "before",
                  render_mode: str | None = None) -> None:
         self.robot, self.circle_radius, self.x_limit = robot, circle_radius, x_limit
+        self.cost_timing = check_cost_timing(cost_timing)
         xml = robot.model_xml(limit_panels_xml(x_limit, half_length=circle_radius + 5.0))
         super().__init__(xml, frame_skip=robot.frame_skip, render_mode=render_mode, camera=OBLIQUE)
         robot.attach(self.model, self.data)
@@ -48,6 +50,6 @@ class CircleTask(MujocoTask):
         x, y = float(after[0]), float(after[1])
         vx, vy = (after - before) / self.dt
         reward = circle_reward(x, y, vx, vy, self.circle_radius) + robot.usual_reward()
-        cost = circle_cost(x, self.x_limit)
+        cost = circle_cost(float(before[0]) if self.cost_timing == "before" else x, self.x_limit)
         info = {"cost": cost, "x": x, "y": y}
         return robot.observation(), reward, robot.fallen(), False, info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -28,6 +29,21 @@ def add_to_worldbody(xml: str, extra_world: str) -> str:
     if not marker:
         raise ValueError("model XML has no </worldbody>")
     return f"{head}{extra_world}\n  {marker}{tail}"
+
+
+def set_attributes(xml: str, path: str, attributes: dict[str, str]) -> str:
+    """Set attributes on the element at ``path`` (e.g. ``option``, ``default/geom``), creating it if
+    absent: how a task brings a gymnasium model back to the released model's physics settings."""
+    if not attributes:
+        return xml
+    root = ET.fromstring(xml)
+    element = root
+    for tag in path.split("/"):
+        child = element.find(tag)
+        element = child if child is not None else ET.SubElement(element, tag)
+    for key, value in attributes.items():
+        element.set(key, value)
+    return ET.tostring(root, encoding="unicode")
 
 
 DEPRECATED_BUT_HARMLESS = ("compiler attribute 'settotalmass' is deprecated",)  # half_cheetah.xml

@@ -23,14 +23,16 @@ class HumanoidCircle(CircleTask):
         healthy_z_max: float = 2.0,
         reset_noise_scale: float = 0.01,
         reset_velocity_noise_scale: float = 0.1,
+        torque_actions: bool = True,
+        cost_timing: str = "before",
         render_mode: str | None = None,
     ) -> None:
         robot = LeggedRobot(
             "humanoid.xml", frame_skip, alive_bonus, ctrl_cost_weight, contact_cost_weight,
             healthy_z_min, healthy_z_max, reset_noise_scale, reset_velocity_noise_scale,
-            observe_contact_forces=True,
+            observe_contact_forces=True, torque_actions=torque_actions,
         )
-        super().__init__(robot, circle_radius, x_limit, render_mode=render_mode)
+        super().__init__(robot, circle_radius, x_limit, cost_timing, render_mode=render_mode)
 
 
 register(TaskSpec(

@@ -3,6 +3,8 @@
 Reward terms, observation and termination follow the released code's robots (rllab's ``AntEnv`` and
 ``SimpleHumanoidEnv``): alive bonus, control cost ``w * sum((a / half_range)^2)``, contact cost
 ``w * sum(clip(cfrc_ext, -1, 1)^2)``, and the episode ends when the torso height leaves its range.
+Optionally the model's timestep and contact softness are set to the released model's, and actions
+are joint torques in N m (rllab's motors had gear 1), not gymnasium's controls in [-1, 1] or [-0.4, 0.4].
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from tasks.gym_assets import add_to_worldbody, asset_xml
+from tasks.gym_assets import add_to_worldbody, asset_xml, set_attributes
 
 
 class LeggedRobot:
@@ -31,6 +33,10 @@ class LeggedRobot:
         reset_noise_scale: float,
         reset_velocity_noise_scale: float,
         observe_contact_forces: bool,
+        timestep: float | None = None,
+        contact_solimp: str | None = None,
+        contact_solref: str | None = None,
+        torque_actions: bool = False,
     ) -> None:
         self.xml_file, self.frame_skip = xml_file, int(frame_skip)
         self.alive_bonus, self.ctrl_cost_weight = alive_bonus, ctrl_cost_weight
@@ -39,17 +45,25 @@ class LeggedRobot:
         self.reset_noise_scale = reset_noise_scale
         self.reset_velocity_noise_scale = reset_velocity_noise_scale
         self.observe_contact_forces = observe_contact_forces
+        self.option = {"timestep": repr(float(timestep))} if timestep is not None else {}
+        self.geom_default = {key: value for key, value in (("solimp", contact_solimp), ("solref", contact_solref))
+                             if value is not None}
+        self.torque_actions = torque_actions
 
     def model_xml(self, extra_world: str) -> str:
-        return add_to_worldbody(asset_xml(self.xml_file), extra_world)
+        xml = set_attributes(asset_xml(self.xml_file), "option", self.option)
+        xml = set_attributes(xml, "default/geom", self.geom_default)
+        return add_to_worldbody(xml, extra_world)
 
     def attach(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
         self.model, self.data = model, data
         self.torso = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso")
         self.init_qpos = initial_qpos(model)
         self.low, self.high = model.actuator_ctrlrange.T.copy()
-        self._action_space = gym.spaces.Box(self.low.astype(np.float32), self.high.astype(np.float32),
-                                            dtype=np.float32)
+        # torque = gear * ctrl: with torque actions the policy acts in N m, as on rllab's gear-1 motors
+        self.action_scale = model.actuator_gear[:, 0].copy() if self.torque_actions else np.ones(model.nu)
+        self._action_space = gym.spaces.Box((self.low * self.action_scale).astype(np.float32),
+                                            (self.high * self.action_scale).astype(np.float32), dtype=np.float32)
         self.inv_half_range = 2.0 / (self.high - self.low)
         self._scaled_ctrl = np.zeros(model.nu)
         self._forces = np.zeros((model.nbody, 6))  # clipped cfrc_ext, reused every step
@@ -73,7 +87,8 @@ class LeggedRobot:
 
     def advance(self, action: np.ndarray) -> None:
         model, data = self.model, self.data
-        np.minimum(np.maximum(action, self.low, out=data.ctrl), self.high, out=data.ctrl)  # np.clip is slower
+        np.divide(action, self.action_scale, out=data.ctrl)
+        np.minimum(np.maximum(data.ctrl, self.low, out=data.ctrl), self.high, out=data.ctrl)  # np.clip is slower
         mujoco.mj_step(model, data, nstep=self.frame_skip)
         if self.needs_contact_forces:
             mujoco.mj_rnePostConstraint(model, data)

@@ -26,10 +26,17 @@ class PointCircleSpeed(PointCircle):
         move_scale: float = 1.0,
         turn_scale: float = 1.0,
         reset_noise_scale: float = 0.01,
+        reset_velocity_noise_scale: float = 0.1,
+        random_end: bool = True,
+        end_step_low: int = 50,
+        end_step_high: int = 65,
+        cost_timing: str = "before",
         render_mode: str | None = None,
     ) -> None:
         self.speed_limit = speed_limit
-        super().__init__(circle_radius, x_limit, arena_size, move_scale, turn_scale, reset_noise_scale, render_mode)
+        super().__init__(circle_radius, x_limit, arena_size, move_scale, turn_scale, reset_noise_scale,
+                         reset_velocity_noise_scale, random_end, end_step_low, end_step_high, cost_timing,
+                         render_mode)
 
     def step(self, action):
         x0, y0 = float(self.data.qpos[0]), float(self.data.qpos[1])

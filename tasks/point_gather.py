@@ -10,7 +10,8 @@ from tasks.registry import TaskSpec, register
 
 
 class PointGather(GatherTask):
-    """Observation: qpos (3), qvel (3, zero), torso COM (3), 10 apple bins, 10 bomb bins: 29 numbers."""
+    """Observation: qpos (3), qvel (3, its constant reset noise), torso COM (3), 10 apple bins, 10 bomb
+    bins: 29 numbers."""
 
     def __init__(
         self,
@@ -28,11 +29,12 @@ class PointGather(GatherTask):
         move_scale: float = 1.0,
         turn_scale: float = 1.0,
         reset_noise_scale: float = 0.01,
+        reset_velocity_noise_scale: float = 0.1,
         render_mode: str | None = None,
     ) -> None:
         # The released code clips the point to the activity range, inside the walls at +-(range + 1).
         robot = PointRobot(activity_range, move_scale, turn_scale, reset_noise_scale,
-                           floor_size=activity_range + 2.0)
+                           floor_size=activity_range + 2.0, reset_velocity_noise_scale=reset_velocity_noise_scale)
         super().__init__(robot, n_apples, n_bombs, activity_range, robot_object_spacing, catch_range,
                          n_bins, sensor_range, sensor_span, apple_reward, bomb_cost, bomb_reward_penalty,
                          fall_reward=0.0, render_mode=render_mode)

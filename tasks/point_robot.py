@@ -2,7 +2,8 @@
 
 Each step: heading += turn_scale * a[1], then the body moves move_scale * a[0] along its heading;
 the position is clipped to the arena. As in the released code, the position is set directly
-(no dynamics), so MuJoCo's qvel stays zero and the step's velocity is its displacement.
+(no dynamics), so MuJoCo's qvel keeps its reset value (rllab's reset noise 0.1 N(0, 1)) all episode
+and the step's velocity is its displacement.
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ class PointRobot:
     frame_skip = 1
 
     def __init__(self, arena: float, move_scale: float = 1.0, turn_scale: float = 1.0,
-                 reset_noise_scale: float = 0.01, floor_size: float = 40.0) -> None:
+                 reset_noise_scale: float = 0.01, floor_size: float = 40.0,
+                 reset_velocity_noise_scale: float = 0.0) -> None:
         self.arena, self.move_scale, self.turn_scale = arena, move_scale, turn_scale
         self.reset_noise_scale, self.floor_size = reset_noise_scale, floor_size
+        self.reset_velocity_noise_scale = reset_velocity_noise_scale
         self._action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
 
     def model_xml(self, extra_world: str) -> str:
@@ -83,7 +86,7 @@ class PointRobot:
 
     def reset(self, rng: np.random.Generator) -> None:
         self.data.qpos[:] = self.reset_noise_scale * rng.standard_normal(self.model.nq)
-        self.data.qvel[:] = 0.0
+        self.data.qvel[:] = self.reset_velocity_noise_scale * rng.standard_normal(self.model.nv)
         self._refresh()
 
     def advance(self, action: np.ndarray) -> None:

@@ -106,7 +106,8 @@ def test_tiny_run_writes_the_whole_run_directory(tmp_path):
                 "time_s", "cpo_mode", "cost_change_predicted", "line_search_backtracks"]
     assert set(required) <= set(progress.columns)
     assert list(progress.epoch) == [1, 2, 3] and list(progress.env_steps) == [1000, 2000, 3000]
-    assert (progress.ep_len_mean == 65).all() and (progress.cost_limit == 5.0).all()
+    # point_circle episodes end as terminals after 51-65 steps (the released random end)
+    assert progress.ep_len_mean.between(51, 65).all() and (progress.cost_limit == 5.0).all()
     assert (progress.kl <= 0.01 + 1e-6).all() and progress.cost_mean.between(0, 65).all()
     assert set(progress.cpo_mode) <= {0, 1, 2, 3}
     summary = json.loads((run_dir / "summary.json").read_text())

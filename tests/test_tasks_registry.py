@@ -18,6 +18,9 @@ import tasks
 CONFIGS = sorted((REPO / "conf" / "task").glob("*.yaml"))
 # check_env's only remarks about our tasks: unbounded observations, as gymnasium's own MuJoCo envs
 UNBOUNDED = ("observation space minimum value is -infinity", "observation space maximum value is infinity")
+# ... and, for the ant and humanoid tasks, actions in N m (the released code's units), not [-1, 1]
+TORQUE_TASKS = {"ant_circle", "ant_gather", "humanoid_circle"}
+NOT_NORMALIZED = "we recommend using a symmetric and normalized space"
 
 
 def test_names_list_the_whole_family():
@@ -59,7 +62,8 @@ def test_passes_gymnasiums_env_checker(name):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(tasks.make(name).unwrapped, skip_render_check=True)
-    remarks = [str(w.message) for w in caught if not any(text in str(w.message) for text in UNBOUNDED)]
+    allowed = UNBOUNDED + ((NOT_NORMALIZED,) if name in TORQUE_TASKS else ())
+    remarks = [str(w.message) for w in caught if not any(text in str(w.message) for text in allowed)]
     assert remarks == []
 
 
