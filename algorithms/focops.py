@@ -61,6 +61,7 @@ class FOCOPS(FirstOrderAlgorithm):
         return focops_weights(standardize(data.reward_advantages), standardize(data.cost_advantages[0]), self.nu,
                               self.lam)
 
+    @torch.no_grad()
     def early_stop_kl(self, data: UpdateData, old_mean: torch.Tensor, old_log_std: torch.Tensor) -> float:
         """KL(pi || pi_k), the direction of the authors' early stop (and of the loss's KL term)."""
         old = Independent(Normal(old_mean, old_log_std.exp()), 1)
