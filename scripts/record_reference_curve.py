@@ -38,6 +38,10 @@ def main() -> None:
         runs = pd.concat([run(seed, Path(tmp)).assign(seed=seed) for seed in SEEDS])
     band = runs.groupby("epoch")[["return_mean", "cost_mean"]].agg(["mean", "std"])
     band.columns = [f"{a}_{b}" for a, b in band.columns]
+    # how far one seed's whole curve sits from another's: the std over seeds of each seed's average over
+    # updates (a seed that runs high runs high at every update, so per-update z-scores do not average out)
+    for column in ("return_mean", "cost_mean"):
+        band[f"{column}_seed_average_std"] = runs.groupby("seed")[column].mean().std()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                             text=True).stdout.strip()
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,11 @@ def test_cpo_point_gather_stays_in_the_reference_band(tmp_path):
         scale = curve[f"{column}_std"].clip(lower=0.05 * curve[f"{column}_mean"].abs().mean() + 1e-3)
         z = (curve[column] - curve[f"{column}_mean"]) / scale
         assert z.abs().mean() <= 2.0, (column, z.round(2).tolist())  # no update far outside the band
-        assert abs(z.mean()) <= 1.0, (column, z.round(2).tolist())  # and no systematic shift
+        # and no systematic shift: the run's average over updates within 2 standard deviations of the recorded
+        # seeds' averages (one seed's curve sits above or below the others throughout, so the per-update
+        # z-scores above do not average out)
+        shift = (curve[column].mean() - curve[f"{column}_mean"].mean()) / curve[f"{column}_seed_average_std"].iloc[0]
+        assert abs(shift) <= 2.0, (column, round(shift, 2), z.round(2).tolist())
     # CPO improves the return while bringing the cost under the (raised) limit of 0.45
     assert curve.return_mean.iloc[-3:].mean() > curve.return_mean.iloc[:3].mean() + 0.5
     assert curve.cost_mean.iloc[-3:].mean() <= 0.45 + 0.05, curve.cost_mean.tolist()
