@@ -24,6 +24,7 @@ import torch
 from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.policy import GaussianPolicy
 from safebench.errors import ResourceError
+from safebench.interrupts import children_ignore_ctrl_c
 from safebench.rollout import RolloutRecords, env_slice, run_rollout
 from safebench.sampler import RolloutCollector
 from safebench.vector_env import SyncVectorEnv
@@ -155,7 +156,8 @@ class ParallelRolloutCollector(RolloutCollector):
             parent, child = ctx.Pipe()
             process = ctx.Process(target=_worker, daemon=True, args=(
                 env_fn, lo, hi, self.num_costs, self.policy, self.inference_batch, (self.low, self.high), child))
-            process.start()
+            with children_ignore_ctrl_c():
+                process.start()
             child.close()
             self._conns.append(parent)
             self._processes.append(process)

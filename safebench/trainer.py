@@ -23,6 +23,7 @@ from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoi
 from safebench.constraints import Constraints
 from safebench.errors import NonFiniteError
 from safebench.parallelism import Parallelism
+from safebench.run_directory import config_identity, prepare_run_dir, resolved_config
 from safebench.run_files import (
     MANIFEST_FILE,
     PROGRESS_FILE,
@@ -132,10 +133,10 @@ def build_components(cfg: DictConfig) -> Components:
 
 def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Train one (task, algorithm, seed) run into ``run_dir``; returns the summary."""
+    prepare_run_dir(run_dir, overwrite=bool(cfg.get("overwrite", False)) and not cfg.resume)
     parts = build_components(cfg)
     try:
-        identity = {"task": cfg.task.name, "algo": cfg.algo.name, "seed": int(cfg.seed),
-                    "cost_shaping": bool(cfg.algo.get("cost_shaping", False))} | parts.identity
+        identity = config_identity(cfg) | parts.identity
         state = TrainingState()
         if cfg.resume:
             state = restore(run_dir, identity, parts)
@@ -180,6 +181,7 @@ def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState
                 "identity": identity, "epoch": state.epoch, "env_steps": state.env_steps,
                 "elapsed_s": state.elapsed_s, "rows": progress.rows, "algorithm": parts.algo.state_dict(),
                 "normalizer": parts.normalizer.state(), "generator": parts.generator.get_state(),
+                "config": resolved_config(cfg),
             })
 
 
