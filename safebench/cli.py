@@ -21,6 +21,7 @@ from safebench import CONF_DIR
 from safebench.checkpoint import checkpoint_path
 from safebench.config_validation import available, check_writable, validate_config
 from safebench.errors import ConfigError, ResourceError, SafebenchError, exit_with
+from safebench.gl_setup import import_tasks_for_training
 from safebench.interrupts import exit_status, handle_sigterm, signal_name
 from safebench.run_directory import check_run_dir, holds_a_run
 from safebench.run_lock import LOCK_FILE, lock_run_dir, release_run_dir
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m safebench`` and the ``safebench`` console script."""
     handle_sigterm()
     try:
+        import_tasks_for_training()
         start(add_group_plus(list(sys.argv[1:] if argv is None else argv)))
     except KeyboardInterrupt as interrupt:
         if not getattr(interrupt, "reported", False):

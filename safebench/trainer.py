@@ -73,6 +73,7 @@ def build_algorithm(cfg: DictConfig, obs_dim: int, act_dim: int) -> Algorithm:
     params = OmegaConf.to_container(cfg.algo, resolve=True)
     target = params.pop("_target_")
     params.pop("name")
+    params.pop("ranges", None)  # declared value ranges, checked by config_validation: not a hyperparameter
     cost_limit = Constraints.from_task(cfg.task).algorithm_limit
     return get_class(target)(obs_dim=obs_dim, act_dim=act_dim, cost_limit=cost_limit, seed=int(cfg.seed), **params)
 

@@ -200,7 +200,7 @@ def test_incomplete_runs_are_listed_and_skipped(runs_root, tmp_path):
 
     result = report_cli(tmp_path / "runs", "--out", tmp_path / "report", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "skipped 5 incomplete run(s)" in result.stderr
+    assert "skipped 5 run(s)" in result.stderr
     for path in reasons:
         assert str(path) in result.stderr
     summary = pd.read_csv(tmp_path / "report" / "summary.csv")
@@ -218,7 +218,7 @@ def test_default_out_is_first_dir_report_and_no_runs_is_an_error(runs_root, tmp_
     write_run(empty, "point_circle", "trpo", 0, [1.0], [1.0], status="incomplete")
     assert report_main([str(empty)]) == 1
     err = capsys.readouterr().err
-    assert "no complete run" in err and "skipped 1 incomplete run(s)" in err
+    assert "no complete run" in err and "skipped 1 run(s)" in err
     assert report_main([str(tmp_path / "missing")]) == 2 and "not a directory" in capsys.readouterr().err
 
 
