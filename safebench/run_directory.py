@@ -44,7 +44,7 @@ def check_run_dir(cfg: DictConfig, run_dir: Path) -> list[str]:
     if not resume:
         if holds_a_run(run_dir) and not overwrite:
             return [f"{run_dir} already holds a run (a checkpoint or progress.csv). Pass resume=true to continue it, "
-                    f"overwrite=true to replace it, or choose another directory with hydra.run.dir=..."]
+                    f"overwrite=true to replace it, or choose another directory (hydra.run.dir=DIR)"]
         return []
     if not checkpoint_path(run_dir).is_file():
         return [f"resume=true but there is no checkpoint in {run_dir} (expected {checkpoint_path(run_dir)}); "
