@@ -34,13 +34,10 @@ def signal_name(interrupt: KeyboardInterrupt) -> str:
 
 @contextlib.contextmanager
 def children_ignore_ctrl_c() -> Iterator[None]:
-    """Processes started inside inherit an ignored SIGINT from their first instruction (the parent stops them),
-    so a Ctrl-C while they import gives no traceback of theirs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Processes started inside inherit a blocked SIGINT from their first instruction (the parent stops them),
+    so a Ctrl-C while they import gives no traceback of theirs; the parent gets its Ctrl-C on leaving."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a Ctrl-C that came meanwhile is delivered now
