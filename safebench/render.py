@@ -146,11 +146,11 @@ def default_video_path(run_dir: Path, checkpoint: Path | None, deterministic: bo
 
 def check_video_path(out: Path) -> None:
     """--out must name a video file that can be made: a known suffix, under a directory, not a directory."""
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; name the video file to write, e.g. --out {out / 'run.mp4'}.")
     if out.suffix.lower() not in VIDEO_SUFFIXES:
         raise ConfigError(f"--out {out} does not name a video: use one of {', '.join(VIDEO_SUFFIXES)} (e.g. "
                           f"--out {out.with_suffix('.mp4')}).")
-    if out.is_dir():
-        raise ConfigError(f"--out {out} is a directory; name the video file to write, e.g. --out {out / 'run.mp4'}.")
     existing = out.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
