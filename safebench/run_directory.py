@@ -14,7 +14,8 @@ from safebench.run_files import PROGRESS_FILE, SUMMARY_FILE
 # keys a resume may change: they cannot change the results (budget, checkpoint cadence, parallelism, logging,
 # the run's own switches, the declared hyperparameter ranges)
 RESUMABLE_KEYS = ("train.total_steps", "task.total_steps", "train.checkpoint_every", "train.workers",
-                  "train.torch_threads", "logger", "resume", "overwrite", "hydra", "algo.ranges", "task.ranges")
+                  "train.torch_threads", "task.sampler.workers", "logger", "resume", "overwrite", "hydra",
+                  "algo.ranges", "task.ranges")
 SAVED_CONFIG = Path(".hydra") / "config.yaml"
 
 
@@ -61,7 +62,10 @@ def saved_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any] | None:
     if "config" in state:
         return state["config"]
     path = Path(run_dir) / SAVED_CONFIG
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=True) if path.is_file() else None
+    try:
+        return OmegaConf.to_container(OmegaConf.load(path), resolve=True) if path.is_file() else None
+    except Exception:  # an unreadable or unresolvable old config: the checkpoint's identity check still holds
+        return None
 
 
 def resume_differences(saved: dict[str, Any] | None, cfg: DictConfig, run_dir: Path) -> list[str]:

@@ -134,7 +134,6 @@ def build_components(cfg: DictConfig) -> Components:
 
 def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Train one (task, algorithm, seed) run into ``run_dir``; returns the summary."""
-    prepare_run_dir(run_dir, overwrite=bool(cfg.get("overwrite", False)) and not cfg.resume)
     parts = build_components(cfg)
     try:
         identity = config_identity(cfg) | parts.identity
@@ -142,7 +141,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         if cfg.resume:
             state = restore(run_dir, identity, parts)
             log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
-        else:
+        prepare_run_dir(run_dir, overwrite=bool(cfg.get("overwrite", False)) and not cfg.resume)
+        if not cfg.resume:
             atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR) | {
                 "env_workers": parts.collector.workers, "update_threads": parts.parallelism.update_threads})
         progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
