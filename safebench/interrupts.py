@@ -34,10 +34,22 @@ def signal_name(interrupt: KeyboardInterrupt) -> str:
 
 @contextlib.contextmanager
 def children_ignore_ctrl_c() -> Iterator[None]:
-    """Processes started inside inherit a blocked SIGINT from their first instruction (the parent stops them),
-    so a Ctrl-C while they import gives no traceback of theirs; the parent gets its Ctrl-C on leaving."""
+    """Processes started inside inherit a blocked SIGINT (the parent stops them), so a Ctrl-C while they import
+    gives no traceback of theirs. A Ctrl-C or SIGTERM to this process meanwhile is held back until the block
+    ends (raised mid-start, it would leave a child without its start-up data): the mask alone cannot, as
+    another thread may take the signal for Python's handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    handlers = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a Ctrl-C that came meanwhile is delivered now
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        if received:
+            raise Terminated() if signal.SIGTERM in received else KeyboardInterrupt()

@@ -15,7 +15,7 @@ import os
 import signal
 import traceback
 from collections.abc import Callable
-from multiprocessing import shared_memory
+from multiprocessing import resource_tracker, shared_memory
 
 import gymnasium as gym
 import numpy as np
@@ -152,6 +152,7 @@ class ParallelRolloutCollector(RolloutCollector):
         self._shared = SharedArrays()
         self._conns, self._processes, self._closed, self._busy = [], [], False, False
         ctx = mp.get_context("spawn")
+        resource_tracker.ensure_running()  # now: starting it unblocks SIGINT, which must stay blocked below
         for lo, hi in self._slices:
             parent, child = ctx.Pipe()
             process = ctx.Process(target=_worker, daemon=True, args=(
