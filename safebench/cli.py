@@ -6,8 +6,10 @@ directory, so bad input ends with one clear paragraph, exit status 2, and nothin
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
+import time
 from pathlib import Path
 
 import hydra
@@ -17,8 +19,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from safebench import CONF_DIR
 from safebench.checkpoint import checkpoint_path
-from safebench.config_validation import available, check_resume, check_writable, validate_config
-from safebench.errors import ConfigError, SafebenchError, exit_with
+from safebench.config_validation import available, check_writable, validate_config
+from safebench.errors import ConfigError, ResourceError, SafebenchError, exit_with
+from safebench.gl_setup import import_tasks_for_training
+from safebench.interrupts import exit_status, handle_sigterm, signal_name
+from safebench.run_directory import check_run_dir, holds_a_run
+from safebench.run_lock import LOCK_FILE, lock_run_dir, release_run_dir
+from safebench.sweep_failures import clear_failure, failure_report, failures_since, record_failure
 
 INFORMATIONAL_FLAGS = {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c", "--shell-completion", "--version",
                        "-sc", "-i", "--resolve"}
@@ -94,8 +101,9 @@ def _compose(job: list[str], config_name: str = "config") -> DictConfig:
                           f"ones.") from None
 
 
-def validate_command_line(argv: list[str], config_name: str = "config") -> None:
-    """Raise ConfigError describing the first job whose config is invalid."""
+def validate_command_line(argv: list[str], config_name: str = "config") -> tuple[bool, Path, DictConfig]:
+    """Raise ConfigError describing the first job whose config is invalid; else (multirun, the run or sweep
+    directory, the last job's config)."""
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(argv)
@@ -104,14 +112,57 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> None:
         cfg = _compose(job, config_name)
         _check_chosen(cfg)
         problems = validate_config(cfg)
-        output = OmegaConf.select(cfg, "hydra.sweep.dir" if args.multirun else "hydra.run.dir")
+        output = Path(OmegaConf.select(cfg, "hydra.sweep.dir" if args.multirun else "hydra.run.dir"))
         if not problems:
-            problems = check_writable(Path(output))
-        if not problems and not args.multirun:
-            problems = check_resume(cfg, Path(output))
+            problems = check_writable(output)
         if problems:
             raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
+    return args.multirun, output, cfg
 
+
+def claim_run_dir(cfg: DictConfig, run_dir: Path) -> None:
+    """Lock the run directory and check what it holds before Hydra writes anything into it; a refusal leaves
+    the directory as it was."""
+    missing = [d for d in [run_dir, *run_dir.parents] if not d.exists()]
+    lock_run_dir(run_dir)
+    problems = check_run_dir(cfg, run_dir)
+    if problems:
+        release_run_dir(run_dir)
+        if missing:  # it was made for the lock: take it away again
+            (run_dir / LOCK_FILE).unlink(missing_ok=True)
+            for folder in missing:
+                folder.rmdir()
+        raise ConfigError(f"Invalid configuration: {'; '.join(problems)}.")
+
+
+def interrupted_message(interrupt: KeyboardInterrupt, run_dir: Path) -> str:
+    """What stopped the run and how to continue it; no resume hint when there is nothing to resume."""
+    what = f"interrupted ({signal_name(interrupt)})."
+    if checkpoint_path(run_dir).is_file():
+        return (f"{what} To continue from the last checkpoint (written every train.checkpoint_every updates), run "
+                f"the same command with resume=true hydra.run.dir={run_dir}")
+    again = " with overwrite=true" if holds_a_run(run_dir) else ""
+    return f"{what} No checkpoint was written yet, so there is nothing to resume: run the same command{again} to " \
+           f"start over."
+
+
+def disk_full(error: BaseException) -> OSError | None:
+    """The ENOSPC error behind ``error`` (itself, or what it was raised from), if any."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def disk_full_error(error: OSError, run_dir: Path) -> ResourceError:
+    """One paragraph for a full disk: which path, and that the run resumes."""
+    where = error.filename or run_dir
+    resume = (f"free some space and run the same command with resume=true hydra.run.dir={run_dir}: the run "
+              f"continues from its last checkpoint") if checkpoint_path(run_dir).is_file() else \
+        "free some space and run the same command again with overwrite=true (no checkpoint was written yet)"
+    return ResourceError(f"The disk is full: writing {where} failed (No space left on device). The run stopped; "
+                         f"its files are intact. To continue, {resume}.")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -122,38 +173,83 @@ def run(cfg: DictConfig) -> dict | None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
+        lock_run_dir(run_dir)
+        clear_failure(run_dir)
         if cfg.resume and in_sweep and not checkpoint_path(run_dir).is_file():
             log.warning("resume=true, but %s has no checkpoint yet: this job of the sweep starts from scratch.",
                         run_dir)
-            cfg.resume = False
-        problems = validate_config(cfg) + check_resume(cfg, run_dir)
+            cfg.resume, cfg.overwrite = False, True
+        problems = validate_config(cfg) + check_run_dir(cfg, run_dir)
         if problems:
             raise ConfigError(f"Invalid configuration: {'; '.join(problems)}.")
         return train(cfg, run_dir)
     except SafebenchError as error:
-        log.error("%s", error)
-        if not in_sweep:
-            exit_with(error)
-        # in a sweep, one failed job must not cancel the others: it stays incomplete, the report skips it
-    except KeyboardInterrupt:
-        log.warning("interrupted. To continue from the last checkpoint (written every train.checkpoint_every "
-                    "updates), run the same command with resume=true hydra.run.dir=%s", run_dir)
+        fail(error, run_dir, in_sweep)
+    except KeyboardInterrupt as interrupt:
+        log.warning("%s", interrupted_message(interrupt, run_dir))
         if in_sweep:
+            interrupt.reported = True
             raise  # stops the whole sweep; resume=true continues each job
-        sys.exit(130)
-    except Exception:
+        sys.exit(exit_status(interrupt))
+    except Exception as exc:
+        full = disk_full(exc)
+        if full is not None:
+            fail(disk_full_error(full, run_dir), run_dir, in_sweep)
+            return None
         log.exception("the run failed with an unexpected error (a bug: please report it)")
-        raise
+        if not in_sweep:
+            raise
+        record_failure(run_dir, f"unexpected error (a bug) {type(exc).__name__}: {exc}")
+    finally:
+        release_run_dir(run_dir)
     return None
+
+
+def fail(error: SafebenchError, run_dir: Path, in_sweep: bool) -> None:
+    """Report a job's failure: exit for a single run; in a sweep the others go on and the sweep lists it."""
+    log.error("%s", error)
+    if not in_sweep:
+        exit_with(error)
+    record_failure(run_dir, str(error))
+
+
+def pin_output(argv: list[str], multirun: bool, output: Path) -> list[str]:
+    """Fix the directory that was checked (a ${now:...} in its name must not move on before Hydra makes it)."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    if any(a.split("=", 1)[0] == key for a in argv):
+        return argv
+    return [*argv, f"{key}={output}"]
+
+
+def start(argv: list[str]) -> None:
+    """Check the command line, claim the run directory, then hand over to Hydra; a failed sweep exits 1."""
+    multirun, output = False, None
+    if not INFORMATIONAL_FLAGS.intersection(argv):
+        try:
+            multirun, output, cfg = validate_command_line(argv)
+            if not multirun:
+                claim_run_dir(cfg, output)
+        except SafebenchError as error:
+            exit_with(error)
+        argv = pin_output(argv, multirun, output)
+    started = time.time()
+    sys.argv = [sys.argv[0], *argv]
+    run()
+    if multirun and output is not None:
+        failures = failures_since(output, started)
+        if failures:
+            print(failure_report(failures), file=sys.stderr)
+            sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m safebench`` and the ``safebench`` console script."""
-    argv = add_group_plus(list(sys.argv[1:] if argv is None else argv))
-    if not INFORMATIONAL_FLAGS.intersection(argv):
-        try:
-            validate_command_line(argv)
-        except SafebenchError as error:
-            exit_with(error)
-    sys.argv = [sys.argv[0], *argv]
-    run()
+    handle_sigterm()
+    try:
+        import_tasks_for_training()
+        start(add_group_plus(list(sys.argv[1:] if argv is None else argv)))
+    except KeyboardInterrupt as interrupt:
+        if not getattr(interrupt, "reported", False):
+            print(f"safebench: interrupted ({signal_name(interrupt)}) before training started; there is "
+                  f"nothing to resume.", file=sys.stderr)
+        sys.exit(exit_status(interrupt))

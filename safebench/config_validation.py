@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from safebench import CONF_DIR
 from safebench.checkpoint import checkpoint_path
 from safebench.constraints import constraint_problems
+from safebench.value_ranges import RANGES_KEY, range_problems
 
 WANDB_MODES = ("disabled", "offline", "online")
 
@@ -57,6 +58,11 @@ def validate_config(cfg: DictConfig) -> list[str]:
         problems.append(f"logger.wandb.mode must be one of {', '.join(WANDB_MODES)}, got {cfg.logger.wandb.mode!r}")
     if not problems:
         problems += _check_task_params(cfg) + _check_algorithm(cfg)
+    if not problems:
+        from safebench.constraints import Constraints
+        from safebench.memory_estimate import memory_problems
+
+        problems += memory_problems(cfg, Constraints.from_task(cfg.task).count)
     return problems
 
 
@@ -71,17 +77,33 @@ def _check_task_params(cfg: DictConfig) -> list[str]:
     if unknown:
         return [f"task.params has unknown key(s) {', '.join(unknown)}; {cfg.task.name} accepts: "
                 f"{', '.join(sorted(accepted))}"]
-    return []
+    return range_problems(params, _declared_ranges(cfg.task), "task.params")
+
+
+def _declared_ranges(group: DictConfig) -> dict[str, str]:
+    """The group's ``ranges:`` block (conf/algo/*.yaml, conf/algo_base/*.yaml, conf/task/*.yaml)."""
+    ranges = group.get(RANGES_KEY)
+    return OmegaConf.to_container(ranges, resolve=True) if ranges is not None else {}
 
 
 def _check_algorithm(cfg: DictConfig) -> list[str]:
-    """Build the algorithm on a 1-d toy problem: catches a bad _target_ or an unknown hyperparameter."""
+    """Every hyperparameter within its declared range, then build the algorithm on a 1-d toy problem: catches
+    a bad _target_ or an unknown hyperparameter, and a hyperparameter that declares no range."""
     from safebench.trainer import build_algorithm
 
+    ranges = _declared_ranges(cfg.algo)
+    values = OmegaConf.to_container(cfg.algo, resolve=True)
+    problems = range_problems(values, ranges, "algo")
+    if problems:
+        return problems
     try:
         build_algorithm(cfg, obs_dim=1, act_dim=1)
     except Exception as exc:  # the user's YAML or override is wrong; say what the constructor said
         return [f"algorithm {cfg.algo.name!r} cannot be built from its config ({type(exc).__name__}: {exc})"]
+    undeclared = sorted(set(values) - set(ranges) - {"name", "_target_", RANGES_KEY})
+    if undeclared:
+        return [f"algorithm {cfg.algo.name!r} declares no range for {', '.join(undeclared)}: add each under "
+                f"'{RANGES_KEY}:' in its YAML (docs/adding_an_algorithm.md, 'Ranges')"]
     return []
 
 

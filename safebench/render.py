@@ -18,8 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from safebench.constraints import Constraints
 from safebench.errors import ConfigError, SafebenchError, exit_with
+from safebench.gl_setup import import_tasks_for_rendering
 
 DEFAULT_CHECKPOINT = Path("checkpoints") / "last.pt"  # safebench.checkpoint's layout, without importing torch
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")  # containers imageio's ffmpeg writer makes with libx264
 
 
 @dataclass
@@ -142,6 +144,23 @@ def default_video_path(run_dir: Path, checkpoint: Path | None, deterministic: bo
     return run_dir / "videos" / f"{name}.mp4"
 
 
+def check_video_path(out: Path) -> None:
+    """--out must name a video file that can be made: a known suffix, under a directory, not a directory."""
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; name the video file to write, e.g. --out {out / 'run.mp4'}.")
+    if out.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ConfigError(f"--out {out} does not name a video: use one of {', '.join(VIDEO_SUFFIXES)} (e.g. "
+                          f"--out {out.with_suffix('.mp4')}).")
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"Cannot write --out {out}: {existing} is a file, not a directory. Choose a path under "
+                          f"a directory.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"Cannot write --out {out}: {existing} is not writable. Choose another path.")
+
+
 def render_run(run_dir: Path, out: Path | None = None, episodes: int = 1, checkpoint: Path | None = None,
                deterministic: bool = False, seed: int | None = None) -> tuple[Path, list[EpisodeStats]]:
     """Write the video of a run; returns its path and the episodes' figures."""
@@ -149,10 +168,12 @@ def render_run(run_dir: Path, out: Path | None = None, episodes: int = 1, checkp
 
     if episodes < 1:
         raise ConfigError(f"--episodes must be at least 1, got {episodes}.")
+    out = out if out is not None else default_video_path(run_dir, checkpoint, deterministic)
+    check_video_path(out)
     cfg, state = load_run(run_dir, checkpoint)
     cost_names = Constraints.from_task(cfg.task).names
+    import_tasks_for_rendering()
     env = make_env(cfg)
-    out = out if out is not None else default_video_path(run_dir, checkpoint, deterministic)
     try:
         check_gl_backend(env)
         obs_dim = int(np.prod(env.observation_space.shape))

@@ -15,7 +15,7 @@ import os
 import signal
 import traceback
 from collections.abc import Callable
-from multiprocessing import shared_memory
+from multiprocessing import resource_tracker, shared_memory
 
 import gymnasium as gym
 import numpy as np
@@ -24,6 +24,7 @@ import torch
 from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.policy import GaussianPolicy
 from safebench.errors import ResourceError
+from safebench.interrupts import children_ignore_ctrl_c
 from safebench.rollout import RolloutRecords, env_slice, run_rollout
 from safebench.sampler import RolloutCollector
 from safebench.vector_env import SyncVectorEnv
@@ -151,11 +152,13 @@ class ParallelRolloutCollector(RolloutCollector):
         self._shared = SharedArrays()
         self._conns, self._processes, self._closed, self._busy = [], [], False, False
         ctx = mp.get_context("spawn")
+        resource_tracker.ensure_running()  # now: starting it unblocks SIGINT, which must stay blocked below
         for lo, hi in self._slices:
             parent, child = ctx.Pipe()
             process = ctx.Process(target=_worker, daemon=True, args=(
                 env_fn, lo, hi, self.num_costs, self.policy, self.inference_batch, (self.low, self.high), child))
-            process.start()
+            with children_ignore_ctrl_c():
+                process.start()
             child.close()
             self._conns.append(parent)
             self._processes.append(process)

@@ -24,6 +24,7 @@ from safebench.constraints import Constraints
 from safebench.errors import NonFiniteError
 from safebench.evaluation import Evaluator
 from safebench.parallelism import Parallelism
+from safebench.run_directory import config_identity, prepare_run_dir, resolved_config
 from safebench.run_files import (
     MANIFEST_FILE,
     PROGRESS_FILE,
@@ -74,6 +75,7 @@ def build_algorithm(cfg: DictConfig, obs_dim: int, act_dim: int) -> Algorithm:
     params = OmegaConf.to_container(cfg.algo, resolve=True)
     target = params.pop("_target_")
     params.pop("name")
+    params.pop("ranges", None)  # declared value ranges, checked by config_validation: not a hyperparameter
     cost_limit = Constraints.from_task(cfg.task).algorithm_limit
     return get_class(target)(obs_dim=obs_dim, act_dim=act_dim, cost_limit=cost_limit, seed=int(cfg.seed), **params)
 
@@ -136,13 +138,13 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Train one (task, algorithm, seed) run into ``run_dir``; returns the summary."""
     parts = build_components(cfg)
     try:
-        identity = {"task": cfg.task.name, "algo": cfg.algo.name, "seed": int(cfg.seed),
-                    "cost_shaping": bool(cfg.algo.get("cost_shaping", False))} | parts.identity
+        identity = config_identity(cfg) | parts.identity
         state = TrainingState()
         if cfg.resume:
             state = restore(run_dir, identity, parts)
             log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
-        else:
+        prepare_run_dir(run_dir, overwrite=bool(cfg.get("overwrite", False)) and not cfg.resume)
+        if not cfg.resume:
             atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR) | {
                 "env_workers": parts.collector.workers, "update_threads": parts.parallelism.update_threads})
         progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
@@ -190,6 +192,7 @@ def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState
                 "identity": identity, "epoch": state.epoch, "env_steps": state.env_steps,
                 "elapsed_s": state.elapsed_s, "rows": progress.rows, "algorithm": parts.algo.state_dict(),
                 "normalizer": parts.normalizer.state(), "generator": parts.generator.get_state(),
+                "config": resolved_config(cfg),
             })
 
 

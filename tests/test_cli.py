@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -57,6 +59,13 @@ BAD_INPUTS = {
     "text steps": (["+algo=cpo", "+task=point_circle", "train.total_steps=many"], ["train.total_steps"]),
     "sweep without -m": (["+algo=cpo,trpo", "+task=point_circle"], ["add -m"]),
     "bad wandb mode": (["+algo=cpo", "+task=point_circle", "logger.wandb.mode=loud"], ["logger.wandb.mode"]),
+    "negative max_kl": (["+algo=cpo", "+task=point_circle", "algo.max_kl=-1"], ["algo.max_kl must be float > 0"]),
+    "text max_kl": (["+algo=trpo", "+task=point_circle", "algo.max_kl=abc"], ["algo.max_kl", "'abc'"]),
+    "discount above 1": (["+algo=ppo_lagrangian", "+task=point_circle", "algo.gamma=1.5"], ["algo.gamma"]),
+    "negative apples": (["+algo=cpo", "+task=point_gather", "task.params.n_apples=-3"], ["task.params.n_apples"]),
+    "batch beyond memory": (["+algo=cpo", "+task=point_circle", "train.batch_size=1000000000000"],
+                            ["GiB of memory", "lower train.batch_size"]),
+    "resume and overwrite": (["+algo=cpo", "+task=point_circle", "resume=true", "overwrite=true"], ["contradict"]),
 }
 
 
@@ -132,3 +141,46 @@ def test_wandb_that_cannot_start_is_a_warning_not_a_crash(tmp_path):
     run_dir, result = _run(tmp_path, "run", "logger.wandb.mode=online", env=env)
     assert "wandb could not start" in result.stderr + result.stdout
     assert len(pd.read_csv(run_dir / "progress.csv")) == 3
+
+
+def test_every_hyperparameter_needs_a_declared_range():
+    """A new algorithm declares its ranges (a ranges: block in its YAML); the harness checks them generically."""
+    from omegaconf import open_dict
+
+    for algo in available("algo"):
+        cfg = _compose([f"+algo={algo}", "+task=point_circle"])
+        assert "gamma" in cfg.algo.ranges, algo
+        with open_dict(cfg):
+            del cfg.algo.ranges["gamma"]
+        (problem,) = validate_config(cfg)
+        assert f"algorithm {algo!r} declares no range for gamma" in problem
+
+
+@pytest.mark.parametrize("backend", ["bogus", "osmesa"])
+def test_training_works_whatever_mujoco_gl_says(tmp_path, backend):
+    """Training renders nothing: a MUJOCO_GL that cannot load is a one-line warning naming it, not a traceback."""
+    import ctypes.util
+
+    if backend == "osmesa" and ctypes.util.find_library("OSMesa"):
+        pytest.skip("libOSMesa is installed here, so MUJOCO_GL=osmesa works")
+    env = {"MUJOCO_GL": backend, "PYOPENGL_PLATFORM": backend}  # as mujoco sets it (this process may hold egl)
+    run_dir, result = _run(tmp_path, "run", "train.workers=1", env=env)
+    assert f"MUJOCO_GL={backend} cannot be used here" in result.stderr and "Traceback" not in result.stderr
+    assert len(pd.read_csv(run_dir / "progress.csv")) == 3
+
+
+def test_a_full_disk_is_one_paragraph_naming_the_path_and_the_resume(tmp_path):
+    """ENOSPC while writing progress.csv after a checkpoint: say so, name the file, say how it resumes."""
+    code = ("import errno, sys; from safebench import run_files; from safebench.cli import main\n"
+            "def full(self, row):\n"
+            "    raise OSError(errno.ENOSPC, 'No space left on device', str(self.path))\n"
+            "run_files.ProgressLog.append = full\n"
+            "main(sys.argv[1:])\n")
+    run_dir = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-c", code, "+algo=cpo", "+task=point_circle", *TINY,
+                             f"hydra.run.dir={run_dir}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in message and "a bug" not in message
+    assert "The disk is full" in message and str(run_dir / "progress.csv") in message
+    assert "run the same command again with overwrite=true" in message  # no checkpoint yet

@@ -72,3 +72,28 @@ def test_episode_costs_are_named_per_constraint():
 
     assert EpisodeStats(1.0, {"cost": 3.0}, 5).describe_costs() == "cost 3.00"
     assert EpisodeStats(1.0, {"position": 3.0, "speed": 12.5}, 5).describe_costs() == "cost position 3.00, speed 12.50"
+
+
+@pytest.mark.parametrize("case", ["not a video", "under a file", "a directory"])
+def test_bad_out_path_is_one_paragraph(tmp_path, case):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    out, expected = {"not a video": (tmp_path / "x.txt", "does not name a video"),
+                     "under a file": (a_file / "clip.mp4", "is a file, not a directory"),
+                     "a directory": (tmp_path, "is a directory")}[case]
+    result = render_cli(tmp_path / "run", "--out", out, cwd=tmp_path)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and message.startswith("safebench: error:") and "Traceback" not in message
+    assert expected in message and "OpenGL" not in message, message
+    assert a_file.read_text() == "keep me"
+
+
+def test_render_with_an_unusable_mujoco_gl_names_the_variable(tmp_path):
+    run = tiny_trained_run(tmp_path, "point_circle")
+    env = dict(os.environ, MUJOCO_GL="bogus", PYTHONWARNINGS="ignore")
+    result = subprocess.run([sys.executable, "-m", "safebench.render", str(run), "--out", str(tmp_path / "c.mp4")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "Traceback" not in message, result.stderr[-3000:]
+    assert "Cannot render" in message and "MUJOCO_GL='bogus'" in message and "osmesa" in message
+    assert not (tmp_path / "c.mp4").exists()

@@ -200,7 +200,7 @@ def test_incomplete_runs_are_listed_and_skipped(runs_root, tmp_path):
 
     result = report_cli(tmp_path / "runs", "--out", tmp_path / "report", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "skipped 5 incomplete run(s)" in result.stderr
+    assert "skipped 5 run(s)" in result.stderr
     for path in reasons:
         assert str(path) in result.stderr
     summary = pd.read_csv(tmp_path / "report" / "summary.csv")
@@ -218,7 +218,7 @@ def test_default_out_is_first_dir_report_and_no_runs_is_an_error(runs_root, tmp_
     write_run(empty, "point_circle", "trpo", 0, [1.0], [1.0], status="incomplete")
     assert report_main([str(empty)]) == 1
     err = capsys.readouterr().err
-    assert "no complete run" in err and "skipped 1 incomplete run(s)" in err
+    assert "no complete run" in err and "skipped 1 run(s)" in err
     assert report_main([str(tmp_path / "missing")]) == 2 and "not a directory" in capsys.readouterr().err
 
 
@@ -384,3 +384,44 @@ def test_multi_constraint_runs_lacking_a_column_or_names_are_skipped(tmp_path):
                                  "(config declares 2 constraints: position, speed)")
     assert "task.cost_names must list 2 names" in reasons[no_names]
     assert "'all'" in reasons[reserved]
+
+
+# ---- runs whose files disagree (issue 18, point 6) ----------------------------------------------------
+
+def test_torn_or_inconsistent_progress_and_repeated_seeds_are_skipped_with_a_warning(tmp_path, capsys):
+    import json
+
+    root = tmp_path / "runs"
+    good = [linear_run(root / "a", "point_circle", "trpo", seed, slope=1.0, cost=1.0) for seed in range(2)]
+    for run in good:
+        (run / "summary.json").write_text(json.dumps({"status": "complete", "epochs": N_UPDATES,
+                                                      "env_steps": N_UPDATES * 1000}))
+    torn = linear_run(root / "b", "point_circle", "trpo", 2, slope=1.0, cost=1.0)
+    text = (torn / "progress.csv").read_text()
+    (torn / "progress.csv").write_text(text[: text.rindex("\n", 0, len(text) - 1) + 12])  # cut mid-line
+    short = linear_run(root / "c", "point_circle", "trpo", 3, slope=1.0, cost=1.0)
+    (short / "summary.json").write_text(json.dumps({"status": "complete", "epochs": N_UPDATES + 40,
+                                                    "env_steps": (N_UPDATES + 40) * 1000}))
+    repeated = linear_run(root / "d", "point_circle", "trpo", 0, slope=5.0, cost=1.0)  # seed 0 again
+
+    loaded = load_runs([root])
+    reasons = dict(loaded.skipped)
+    assert sorted(run.path for run in loaded.runs) == good
+    assert "torn progress.csv" in reasons[torn]
+    assert f"{N_UPDATES} updates but summary.json says {N_UPDATES + 40}" in reasons[short]
+    assert "seed0 again" in reasons[repeated] and str(good[0]) in reasons[repeated]
+    assert report_main([str(root), "--n-resamples", "200", "--out", str(tmp_path / "report")]) == 0
+    err = capsys.readouterr().err
+    for path in (torn, short, repeated):
+        assert str(path) in err
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv")
+    assert summary_row(summary, "point_circle", "trpo")["n_seeds"] == 2
+
+
+def test_report_out_onto_a_file_is_one_clear_error(runs_root, tmp_path, capsys):
+    existing = tmp_path / "summary.txt"
+    existing.write_text("keep me")
+    assert report_main([str(runs_root), "--out", str(existing)]) == 2
+    assert "is an existing file" in capsys.readouterr().err and existing.read_text() == "keep me"
+    assert report_main([str(runs_root), "--out", str(existing / "report")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err

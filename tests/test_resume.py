@@ -1,5 +1,6 @@
 """Reliability: a killed run resumes to the same curve; corrupt checkpoints and NaN are caught."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -132,3 +133,48 @@ def test_ctrl_c_stops_a_run_with_workers_cleanly_and_it_resumes(tmp_path):
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphan worker processes"
     resumed = run_cli(*args, "train.total_steps=24000", "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    """What cluster schedulers send: exit 143 with one message and the resume command, then resume works."""
+    args = ["+algo=cpo", *BASE[:-2], "train.total_steps=400000", "train.checkpoint_every=1", "seed=2"]
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not checkpoint_path(run_dir).exists():
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    output = stdout + stderr
+    assert process.returncode == 143, output[-2000:]
+    assert "Traceback" not in output and "interrupted (SIGTERM)" in output
+    assert f"resume=true hydra.run.dir={run_dir}" in output
+    resumed = run_cli(*args[:-3], "train.total_steps=4000", "train.checkpoint_every=1", "seed=2", "resume=true",
+                      f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+
+def test_ctrl_c_during_start_up_is_one_message_without_a_resume_hint(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group) while the env workers start: no traceback of theirs, no hint
+    to resume a run that has no checkpoint."""
+    args = ["+algo=cpo", "+task=point_circle", "train.batch_size=8000", "train.num_envs=8", "train.workers=2",
+            "train.total_steps=400000"]
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(children_of(process.pid)) < 2:
+        time.sleep(0.01)
+    workers = children_of(process.pid)
+    assert not (run_dir / "progress.csv").exists(), "the run got past its start-up"
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    output = stdout + stderr
+    assert process.returncode == 130, output[-3000:]
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-3000:]
+    assert "nothing to resume" in output and "resume=true" not in output
+    deadline = time.time() + 10
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphan worker processes"

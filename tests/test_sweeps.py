@@ -256,3 +256,24 @@ def test_resuming_a_sweep_starts_the_jobs_that_never_checkpointed(tmp_path):
     assert "starts from scratch" in result.stdout + result.stderr
     assert len(pd.read_csv(lost / "progress.csv")) == 2
     pd.testing.assert_frame_equal(pd.read_csv(kept / "progress.csv"), before)
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib", pytest.param("submitit_local", marks=pytest.mark.slow)])
+def test_a_sweep_whose_jobs_fail_exits_1_and_lists_them(tmp_path, launcher):
+    """NaN in every job (a huge multiplier step): the other jobs run, then the sweep exits 1 naming each."""
+    if launcher == "submitit_local":
+        pytest.importorskip("submitit")
+    sweep = tmp_path / "sweep"
+    result = run_cli("-m", f"hydra/launcher={launcher}", "+algo=lagrangian", "algo.lambda_lr=1e308",
+                     "+task=point_circle", "seed=0,1", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "2 job(s) of the sweep failed" in result.stderr and "Traceback" not in result.stderr
+    failed = sorted(p.parent for p in sweep.rglob("failed.json"))
+    assert len(failed) == 2 and all("NaN" in json.loads((d / "failed.json").read_text())["error"] for d in failed)
+    for d in failed:
+        assert str(d) in result.stderr
+    if launcher != "basic":
+        return
+    again = run_cli("-m", f"hydra/launcher={launcher}", "+algo=lagrangian", "+task=point_circle", "seed=0", *TINY,
+                    f"hydra.sweep.dir={sweep}", cwd=tmp_path)  # other jobs into the same sweep: old failures not listed
+    assert again.returncode == 0, again.stderr[-3000:]

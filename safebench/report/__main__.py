@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -27,11 +28,25 @@ def warn_skipped(loaded: LoadedRuns) -> None:
     """One warning on stderr listing each skipped run directory and why, then any duplicate seeds."""
     if loaded.skipped:
         lines = [f"  {path}: {reason}" for path, reason in loaded.skipped]
-        print(f"safebench.report: warning: skipped {len(lines)} incomplete run(s):", *lines, sep="\n",
+        print(f"safebench.report: warning: skipped {len(lines)} run(s) (incomplete, torn or repeated):", *lines, sep="\n",
               file=sys.stderr)
     for (task, algo, seed), paths in duplicate_identities(loaded.runs).items():
         print(f"safebench.report: warning: {task}/{algo}/seed{seed} appears {len(paths)} times "
               f"({', '.join(map(str, paths))}); each counts as one sample.", file=sys.stderr)
+
+
+def out_problem(out: Path) -> str | None:
+    """Why the report cannot be written to the folder ``out`` (None when it can)."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == out and not out.is_dir():
+        return f"--out {out} is an existing file; --out names a folder to write the report into (choose another)."
+    if not existing.is_dir():
+        return f"cannot write the report to {out}: {existing} is a file, not a folder (choose another --out)."
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write the report to {out}: {existing} is not writable (choose another --out)."
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     from safebench.report.build import NoRunsError, ReportOptions, make_report  # pandas, seaborn: slow imports
 
     out = args.out if args.out is not None else args.dirs[0] / "report"
+    problem = out_problem(out)
+    if problem:
+        print(f"safebench.report: error: {problem}", file=sys.stderr)
+        return 2
     options = ReportOptions(confidence=args.confidence, n_resamples=args.n_resamples, seed=args.seed)
     try:
         paths, loaded = make_report(list(args.dirs), out, options)

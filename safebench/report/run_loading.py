@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,17 +147,42 @@ def read_progress(path: Path, constraints: tuple[Constraint, ...]) -> pd.DataFra
     return progress
 
 
-def check_complete(path: Path) -> None:
+def check_complete(path: Path) -> dict:
     """A run counts only when summary.json says it reached its budget; partial curves would bias 'final'."""
     file = path / SUMMARY_FILE
     if not file.is_file():
         raise SkippedRun("no summary.json (still running, or crashed)")
     try:
-        status = json.loads(file.read_text()).get("status")
+        summary = json.loads(file.read_text())
+        status = summary.get("status")
     except (json.JSONDecodeError, AttributeError):
         raise SkippedRun("unreadable summary.json") from None
     if status != "complete":
         raise SkippedRun(f"summary.json status is {status!r}, not 'complete'")
+    return summary
+
+
+def check_rows(path: Path) -> None:
+    """Every line of progress.csv has the header's number of fields: a cut file (a copy stopped mid-line, a
+    full disk) must not enter the report with wrong finals."""
+    with open(path / PROGRESS_FILE, newline="") as file:
+        lines = list(csv.reader(file))
+    width = len(lines[0]) if lines else 0
+    torn = [n + 1 for n, line in enumerate(lines) if len(line) != width]
+    if torn or not (path / PROGRESS_FILE).read_bytes().endswith(b"\n"):
+        raise SkippedRun(f"torn progress.csv (line {torn[0] if torn else len(lines)} is cut short)")
+
+
+def check_against_summary(progress: pd.DataFrame, summary: dict) -> None:
+    """progress.csv must hold the updates summary.json counts: epochs 1..n, ending at its env steps."""
+    epochs, steps = summary.get("epochs"), summary.get("env_steps")
+    if "epoch" in progress and list(progress["epoch"]) != list(range(1, len(progress) + 1)):
+        raise SkippedRun("progress.csv epochs are not 1, 2, ... (rows missing or repeated)")
+    if epochs is not None and len(progress) != epochs:
+        raise SkippedRun(f"progress.csv has {len(progress)} updates but summary.json says {epochs}")
+    if steps is not None and progress["env_steps"].iloc[-1] != steps:
+        raise SkippedRun(f"progress.csv ends at {progress['env_steps'].iloc[-1]} env steps but summary.json says "
+                         f"{steps}")
 
 
 def load_run(path: Path) -> Run:
@@ -164,7 +190,8 @@ def load_run(path: Path) -> Run:
     cfg = read_config(path)
     constraints = read_constraints(cfg.task)
     progress = read_progress(path, constraints)
-    check_complete(path)
+    check_rows(path)
+    check_against_summary(progress, check_complete(path))
     return Run(path=path, task=str(cfg.task.name), algo=algo_label(cfg.algo), seed=int(cfg.seed),
                constraints=constraints, progress=progress)
 
@@ -172,11 +199,20 @@ def load_run(path: Path) -> Run:
 def load_runs(roots: list[Path]) -> LoadedRuns:
     """Every run below ``roots``: complete ones loaded, the others listed with their reason."""
     loaded = LoadedRuns()
+    first: dict[tuple[str, str, int], Path] = {}
     for path in find_run_dirs(roots):
         try:
-            loaded.runs.append(load_run(path))
+            run = load_run(path)
         except SkippedRun as reason:
             loaded.skipped.append((path, str(reason)))
+            continue
+        key = (run.task, run.algo, run.seed)
+        if key in first:  # one seed is one sample, however many directories hold it
+            loaded.skipped.append((path, f"{run.task}/{run.algo}/seed{run.seed} again (already read from "
+                                         f"{first[key]}); counted once"))
+            continue
+        first[key] = path
+        loaded.runs.append(run)
     return loaded
 
 

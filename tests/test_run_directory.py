@@ -1,0 +1,166 @@
+"""A run directory no mistake can corrupt: refused resumes write nothing, no silent replacement, resume may change
+only what cannot change the results, one run per directory (issue 18, points 1-4)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+from safebench.checkpoint import checkpoint_path
+from safebench.cli import _compose
+from safebench.run_directory import check_run_dir, prepare_run_dir
+from safebench.run_lock import LOCK_FILE, lock_run_dir, release_run_dir
+
+TINY = ["+task=point_circle", "train.batch_size=1000", "train.num_envs=2", "train.total_steps=2000"]
+FINISHED = ["+algo=cpo", *TINY, "seed=0"]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A finished tiny CPO seed-0 run (made once; tests work on copies)."""
+    root = tmp_path_factory.mktemp("finished")
+    result = run_cli(*FINISHED, "train.checkpoint_every=1", f"hydra.run.dir={root / 'run'}", cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root / "run"
+
+
+@pytest.fixture
+def run_copy(finished_run, tmp_path) -> Path:
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy)
+    return copy
+
+
+def snapshot(run_dir: Path) -> dict[str, bytes]:
+    """Every file of the directory (but the lock, whose content is the last claimant's PID), by content."""
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*"))
+            if p.is_file() and p.name != LOCK_FILE}
+
+
+def refused(result: subprocess.CompletedProcess, *expected: str) -> str:
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert message.startswith("safebench: error:") and "Traceback" not in message, message
+    for text in expected:
+        assert text in message, (text, message)
+    return message
+
+
+# ---- 1. a refused resume writes nothing ----------------------------------------------------------
+
+def test_refused_resume_leaves_the_run_directory_untouched(run_copy, tmp_path):
+    before = snapshot(run_copy)
+    result = run_cli("+algo=trpo", *TINY, "seed=7", "resume=true", f"hydra.run.dir={run_copy}", cwd=tmp_path)
+    refused(result, "different run", "'cpo'")
+    assert snapshot(run_copy) == before  # .hydra/config.yaml, overrides.yaml and cli.log as they were
+
+    checkpoint_path(run_copy).write_bytes(b"this is not a checkpoint")
+    before = snapshot(run_copy)
+    result = run_cli(*FINISHED, "resume=true", f"hydra.run.dir={run_copy}", cwd=tmp_path)
+    refused(result, "corrupt")
+    assert snapshot(run_copy) == before
+
+
+# ---- 2. no silent replacement --------------------------------------------------------------------
+
+def test_a_directory_holding_a_run_is_refused_without_resume_or_overwrite(run_copy, tmp_path):
+    before = snapshot(run_copy)
+    refused(run_cli(*FINISHED, f"hydra.run.dir={run_copy}", cwd=tmp_path), "already holds a run", "overwrite=true")
+    assert snapshot(run_copy) == before
+    (run_copy / "checkpoints" / "last.pt").unlink()  # progress.csv alone is a run too
+    assert "already holds a run" in check_run_dir(_compose(FINISHED), run_copy)[0]
+    assert "contradict" in check_run_dir(_compose([*FINISHED, "resume=true", "overwrite=true"]), run_copy)[0]
+
+
+def test_overwrite_replaces_the_run(run_copy, tmp_path):
+    result = run_cli("+algo=cpo", *TINY[:-1], "train.total_steps=1000", "overwrite=true",
+                     f"hydra.run.dir={run_copy}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((run_copy / "summary.json").read_text())
+    assert summary["epochs"] == 1 and summary["env_steps"] == 1000
+    assert len((run_copy / "progress.csv").read_text().splitlines()) == 2
+
+
+def test_a_starting_run_removes_the_old_summary_and_stale_temp_files(run_copy):
+    (run_copy / ".progress.csv.abc123.tmp").write_text("epoch,env")  # a SIGKILL during a write
+    (run_copy / "checkpoints" / ".last.pt.xyz.tmp").write_bytes(b"half")
+    prepare_run_dir(run_copy, overwrite=False)
+    assert not (run_copy / "summary.json").exists()
+    assert not list(run_copy.rglob("*.tmp"))
+    assert (run_copy / "progress.csv").exists() and checkpoint_path(run_copy).exists()  # resume keeps them
+    prepare_run_dir(run_copy, overwrite=True)
+    assert not (run_copy / "progress.csv").exists() and not checkpoint_path(run_copy).exists()
+
+
+# ---- 3. what a resume may change -----------------------------------------------------------------
+
+@pytest.mark.parametrize("change, key", [
+    ("task.cost_limit=0.5", "task.cost_limit"), ("algo.max_kl=0.05", "algo.max_kl"), ("task.horizon=30", "task.horizon"),
+    ("train.normalize_obs=true", "train.normalize_obs"), ("task.params.x_limit=2", "task.params.x_limit")])
+def test_resume_refuses_a_change_of_what_decides_the_results(finished_run, change, key):
+    problems = check_run_dir(_compose([*FINISHED, "resume=true", change]), finished_run)
+    assert len(problems) == 1 and key in problems[0], problems
+
+
+def test_resume_accepts_the_keys_that_cannot_change_the_results(finished_run):
+    allowed = ["train.total_steps=5000", "train.checkpoint_every=3", "train.workers=2", "train.torch_threads=1",
+               "logger.wandb.mode=offline", "logger.wandb.tags=[a]"]
+    assert check_run_dir(_compose([*FINISHED, "resume=true", *allowed]), finished_run) == []
+
+
+def test_resume_with_another_cost_limit_is_refused_through_the_cli(run_copy, tmp_path):
+    before = snapshot(run_copy)
+    result = run_cli(*FINISHED, "task.cost_limit=0.5", "resume=true", f"hydra.run.dir={run_copy}", cwd=tmp_path)
+    refused(result, "task.cost_limit (run: 5.0, now: 0.5)")
+    assert snapshot(run_copy) == before
+
+
+# ---- 4. one run per directory --------------------------------------------------------------------
+
+HOLD_LOCK = ("import sys, time; from safebench.run_lock import lock_run_dir; lock_run_dir(sys.argv[1]); "
+             "print('locked', flush=True); time.sleep(120)")
+
+
+def test_a_locked_directory_is_refused_naming_the_holder_and_a_stale_lock_does_not_block(tmp_path):
+    run_dir = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = run_cli(*FINISHED, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+        refused(result, "in use by another safebench run", f"PID {holder.pid}")
+        assert not (run_dir / ".hydra").exists()
+    finally:
+        holder.kill()  # SIGKILL: the kernel releases the flock, the file and its PID stay
+        holder.wait()
+    assert (run_dir / LOCK_FILE).read_text().strip() == str(holder.pid)
+    lock_run_dir(run_dir)  # the stale lock does not block
+    release_run_dir(run_dir)
+
+
+def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["+algo=cpo", *TINY[:-1], "train.total_steps=400000", "train.checkpoint_every=1"]
+    first = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not checkpoint_path(run_dir).exists():
+            time.sleep(0.05)
+        before = (run_dir / ".hydra" / "config.yaml").read_bytes()
+        second = run_cli(*args, f"hydra.run.dir={run_dir}", "resume=true", "seed=3", cwd=tmp_path)
+        refused(second, f"PID {first.pid}")
+        assert (run_dir / ".hydra" / "config.yaml").read_bytes() == before
+    finally:
+        first.kill()
+        first.wait()
+    resumed = run_cli(*args[:-2], "train.total_steps=3000", "train.checkpoint_every=1", "resume=true",
+                      f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "complete"
