@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from safebench import CONF_DIR
 from safebench.checkpoint import checkpoint_path
 from safebench.config_validation import available, check_writable, validate_config
+from safebench.run_end import SWEEP_JOBS_VARIABLE, closing_block, sweep_line
+from safebench.suggestions import config_keys, did_you_mean
 from safebench.errors import ConfigError, ResourceError, SafebenchError, exit_with
 from safebench.gl_setup import import_tasks_for_training
 from safebench.interrupts import exit_status, handle_sigterm, signal_name
@@ -66,9 +69,12 @@ def _combinations(overrides: list[str], multirun: bool, config_name: str) -> lis
     return [list(job) for job in jobs][:MAX_SWEEP_CHECKS]
 
 
+NAMED_GROUPS = {**REQUIRED_GROUPS, "experiment": "experiment", "budget": "budget", "algo_variant": "algorithm variant"}
+
+
 def _check_named_choices(job: list[str]) -> None:
-    """An algorithm or task named on the command line must exist (a short, precise message)."""
-    for group, what in REQUIRED_GROUPS.items():
+    """An algorithm, task or experiment named on the command line must exist (a short, precise message)."""
+    for group, what in NAMED_GROUPS.items():
         names = available(group)
         for override in job:
             key, _, value = override.partition("=")
@@ -76,7 +82,8 @@ def _check_named_choices(job: list[str]) -> None:
                 continue
             for choice in value.split(","):
                 if choice not in names:
-                    raise ConfigError(f"Unknown {what} '{choice}'. Available {what}s: {', '.join(names)}.")
+                    raise ConfigError(f"Unknown {what} '{choice}'.{did_you_mean(choice, names)} Available "
+                                      f"{what}s: {', '.join(names)}.")
 
 
 def _check_chosen(cfg: DictConfig) -> None:
@@ -96,9 +103,24 @@ def _compose(job: list[str], config_name: str = "config") -> DictConfig:
             return compose(config_name, overrides=job, return_hydra_config=True)
     except Exception as exc:
         first_lines = " ".join(str(exc).strip().splitlines()[:3])
-        raise ConfigError(f"The overrides {' '.join(job)} do not make a valid config: {first_lines}. Keys must "
-                          f"exist in conf/ (see README, 'Configuration'); use +key=value only to add new "
-                          f"ones.") from None
+        raise ConfigError(f"The overrides {' '.join(job)} do not make a valid config: {first_lines}."
+                          f"{_suggest_key(str(exc), job, config_name)} Keys must exist in conf/ (see README, "
+                          f"'Configuration'); use +key=value only to add new ones.") from None
+
+
+def _suggest_key(message: str, job: list[str], config_name: str) -> str:
+    """' Did you mean train.total_steps?' for an override of a key that does not exist, else ''."""
+    import re
+
+    found = re.search(r"Could not override '([^']+)'", message)
+    if not found:
+        return ""
+    rest = [o for o in job if o.partition("=")[0].lstrip("+~") != found.group(1)]
+    try:
+        keys = config_keys(_compose(rest, config_name))
+    except ConfigError:
+        return ""
+    return did_you_mean(found.group(1), [k for k in keys if not k.startswith("hydra")])
 
 
 def validate_command_line(argv: list[str], config_name: str = "config") -> tuple[bool, Path, DictConfig]:
@@ -107,7 +129,10 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> tuple
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(argv)
-    for job in _combinations(args.overrides, args.multirun, config_name):
+    jobs = _combinations(args.overrides, args.multirun, config_name)
+    if args.multirun:  # each job's update lines say 'job i/N'
+        os.environ[SWEEP_JOBS_VARIABLE] = str(len(jobs))
+    for job in jobs:
         _check_named_choices(job)
         cfg = _compose(job, config_name)
         _check_chosen(cfg)
@@ -182,7 +207,10 @@ def run(cfg: DictConfig) -> dict | None:
         problems = validate_config(cfg) + check_run_dir(cfg, run_dir)
         if problems:
             raise ConfigError(f"Invalid configuration: {'; '.join(problems)}.")
-        return train(cfg, run_dir)
+        summary = train(cfg, run_dir)
+        if not in_sweep:
+            print(closing_block(cfg, run_dir, summary), flush=True)
+        return summary
     except SafebenchError as error:
         fail(error, run_dir, in_sweep)
     except KeyboardInterrupt as interrupt:
@@ -236,10 +264,29 @@ def start(argv: list[str]) -> None:
     sys.argv = [sys.argv[0], *argv]
     run()
     if multirun and output is not None:
+        print(sweep_report(output, started), flush=True)
         failures = failures_since(output, started)
         if failures:
             print(failure_report(failures), file=sys.stderr)
             sys.exit(1)
+
+
+def sweep_report(sweep_dir: Path, started: float) -> str:
+    """One line per job this sweep ran (its final figures, or that it failed), then the report command."""
+    import json
+
+    from safebench.report.run_loading import find_run_dirs
+
+    lines = [f"Sweep finished: {sweep_dir}"]
+    for run_dir in find_run_dirs([sweep_dir]):
+        config_file = run_dir / ".hydra" / "config.yaml"
+        if config_file.stat().st_mtime < started:
+            continue  # not a job of this invocation
+        summary_file = run_dir / "summary.json"
+        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
+        lines.append(sweep_line(run_dir, summary, OmegaConf.load(config_file)))
+    lines.append(f"Next: python -m safebench.report {sweep_dir}   # tables and learning curves over every job")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
