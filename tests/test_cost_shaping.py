@@ -103,7 +103,9 @@ def test_cpo_with_cost_shaping_runs_logs_both_costs_and_resumes_exactly(tmp_path
                    f"hydra.run.dir={partial_run}", cwd=tmp_path).returncode == 0
     resumed = run_cli("+algo=cpo", *TINY, "resume=true", f"hydra.run.dir={partial_run}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    columns = [c for c in progress.columns if not c.endswith(("time_s", "steps_per_s"))]
+    # the evaluation columns are left out: the shorter first run evaluated after its own last update, which
+    # the longer run does not (a resume with the same budget reproduces them too: tests/test_resume.py)
+    columns = [c for c in progress.columns if not c.endswith(("time_s", "steps_per_s")) and not c.startswith("eval_")]
     pd.testing.assert_frame_equal(pd.read_csv(partial_run / "progress.csv")[columns], progress[columns])
     # resuming it without cost shaping is refused: the checkpoint's Delta would be dropped halfway
     switched = run_cli("+algo=cpo", *TINY[:-2], "train.total_steps=8000", "resume=true",

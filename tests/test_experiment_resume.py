@@ -7,6 +7,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 from helpers import REPO
 
 from safebench.run_files import TIME_COLUMNS
@@ -28,6 +29,7 @@ def curves(out) -> dict[str, pd.DataFrame]:
             for p in sorted((out / "runs").glob("**/progress.csv"))}
 
 
+@pytest.mark.slow  # three sweeps and a report: about 1.5 min (python -m pytest -m slow)
 def test_interrupted_experiment_resumes_to_the_uninterrupted_result(tmp_path):
     whole = reproduce(tmp_path / "whole", *TINY)
     assert whole.wait(timeout=600) == 0, whole.stdout.read()[-3000:]
