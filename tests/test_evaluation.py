@@ -2,8 +2,12 @@
 
 import math
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from helpers import run_cli
 
@@ -16,6 +20,11 @@ from safebench.run_files import TIME_COLUMNS
 
 TINY = ["+algo=cpo", "+task=point_gather", "train.total_steps=20000", "train.batch_size=4000", "train.num_envs=4"]
 EVAL = ["eval_return_mean", "eval_cost_mean", "eval_ep_len_mean"]
+
+
+def run_report(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "safebench.report", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_evaluation_leaves_training_untouched_and_fills_its_columns_on_schedule(tmp_path):
@@ -53,3 +62,21 @@ def test_evaluation_is_the_mean_action_on_seeded_episodes():
     assert math.isclose(first["eval_return_mean"], float(np.mean(by_hand_returns)),
                         abs_tol=1e-4 * max(abs(r) for r in by_hand_returns))
     assert evaluation_seeds(7, 10, 3) != evaluation_seeds(7, 20, 3)
+
+
+def test_report_puts_evaluation_beside_training_and_draws_either_curve(tmp_path):
+    sweep = run_cli("-m", *TINY, "seed=0,1", "eval.every=2", "eval.episodes=2", f"hydra.sweep.dir={tmp_path / 'on'}",
+                    cwd=tmp_path)
+    plain = run_cli(*TINY, "eval.every=0", f"hydra.run.dir={tmp_path / 'off'}", cwd=tmp_path)
+    assert sweep.returncode == 0 and plain.returncode == 0, (sweep.stderr[-2000:], plain.stderr[-2000:])
+    report = run_report(tmp_path / "on", "--out", str(tmp_path / "report"), "--curves", "eval")
+    assert report.returncode == 0, report.stderr[-2000:]
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv")
+    finals = pd.read_csv(tmp_path / "report" / "finals.csv")
+    expected = [pd.read_csv(p).dropna(subset=["eval_return_mean"]) for p in sorted((tmp_path / "on").glob("**/progress.csv"))]
+    last = [frame[frame.env_steps >= 0.9 * frame.env_steps.iloc[-1]].eval_return_mean.mean() for frame in expected]
+    assert sorted(finals.eval_final_return.round(9)) == sorted(round(v, 9) for v in last)
+    assert summary.eval_return_mean.iloc[0] == pytest.approx(sum(last) / 2)
+    assert "Eval return" in (tmp_path / "report" / "summary.md").read_text()
+    refused = run_report(tmp_path / "off", "--out", str(tmp_path / "report2"), "--curves", "eval")
+    assert refused.returncode == 2 and "--curves train" in refused.stderr and "Traceback" not in refused.stderr

@@ -21,6 +21,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--confidence", type=float, default=0.95, help="bootstrap CI level (default 0.95)")
     parser.add_argument("--n-resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every bootstrap (default 0)")
+    parser.add_argument("--curves", choices=("train", "eval"), default="train",
+                        help="learning curves of the training batches (default) or of the deterministic evaluation")
     return parser.parse_args(argv)
 
 
@@ -57,15 +59,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"safebench.report: error: not a directory: {', '.join(missing)}", file=sys.stderr)
         return 2
     from safebench.report.build import NoRunsError, ReportOptions, make_report  # pandas, seaborn: slow imports
+    from safebench.report.figures import NoEvaluationError
 
     out = args.out if args.out is not None else args.dirs[0] / "report"
     problem = out_problem(out)
     if problem:
         print(f"safebench.report: error: {problem}", file=sys.stderr)
         return 2
-    options = ReportOptions(confidence=args.confidence, n_resamples=args.n_resamples, seed=args.seed)
+    options = ReportOptions(confidence=args.confidence, n_resamples=args.n_resamples, seed=args.seed,
+                            curves=args.curves)
     try:
         paths, loaded = make_report(list(args.dirs), out, options)
+    except NoEvaluationError as error:  # --curves eval over runs without an evaluation
+        print(f"safebench.report: error: {error}", file=sys.stderr)
+        return 2
     except NoRunsError as error:
         warn_skipped(error.loaded)
         print(f"safebench.report: error: {error}", file=sys.stderr)

@@ -17,6 +17,7 @@ class ReportOptions:
     n_resamples: int = 10_000
     seed: int = 0
     final_fraction: float = 0.1
+    curves: str = "train"  # the learning-curve figure: "train" or "eval" (the deterministic evaluation)
 
 
 class NoRunsError(Exception):
@@ -44,7 +45,8 @@ def make_report(roots: list[Path], out: Path,
     curves.to_csv(paths["curves.csv"], index=False)
     finals.to_csv(paths["finals.csv"], index=False)
     paths |= tables.write_tables(summary, out)
-    for written in figures.learning_curves(curves, out / "learning_curves.png", seed=options.seed):
+    for written in figures.learning_curves(curves, out / "learning_curves.png", seed=options.seed,
+                                           which=options.curves):
         paths[written.name] = written
     for written in figures.final_scatter(finals, out / "final_scatter.png"):
         paths[written.name] = written

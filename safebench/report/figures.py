@@ -88,16 +88,34 @@ def hide_unused(axes: list[list], col: int, used_rows: int) -> None:
         axes[row][col].set_axis_off()
 
 
+class NoEvaluationError(ValueError):
+    """The evaluation's curves were asked for, but no run logged an evaluation."""
+
+
+def evaluation_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """The deterministic evaluation's rows of the curves, its return and cost under the training columns' names."""
+    if "eval_return_mean" not in curves or curves["eval_return_mean"].isna().all():
+        raise NoEvaluationError("no run below the given folders logged a deterministic evaluation (eval.every was 0, or "
+                         "the runs predate it): draw the training curves instead (--curves train)")
+    evaluated = curves.dropna(subset=["eval_return_mean"])
+    return evaluated.assign(return_mean=evaluated["eval_return_mean"], cost_mean=evaluated["eval_cost_mean"])
+
+
 def learning_curves(curves: pd.DataFrame, path: Path, seed: int = 0, n_boot: int = 1000,
-                    formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """One column per task, rows reward and each cost against env steps; mean and 95% bootstrap band per algorithm."""
+                    formats: tuple[str, ...] = ("png", "pdf"), which: str = "train") -> list[Path]:
+    """One column per task, rows reward and each cost against env steps; mean and 95% bootstrap band per algorithm.
+
+    ``which``: "train" (the exploring policy's episodes of each batch) or "eval" (the deterministic evaluation)."""
+    if which == "eval":
+        curves = evaluation_curves(curves)
     tasks, algos = sorted(curves["task"].unique()), sorted(curves["algo"].unique())
     colours = palette(algos)
     panels = {task: cost_panels(curves[curves["task"] == task]) for task in tasks}
     figure, axes = new_figure(1 + max(map(len, panels.values())), len(tasks))
     for col, task in enumerate(tasks):
-        rows = [("return_mean", "Average reward", one_row_per_update(curves[curves["task"] == task]), None)]
-        rows += [("cost_mean", cost_label(name, "Average cost"), data, data["cost_limit"])
+        prefix = "Evaluation: average" if which == "eval" else "Average"
+        rows = [("return_mean", f"{prefix} reward", one_row_per_update(curves[curves["task"] == task]), None)]
+        rows += [("cost_mean", cost_label(name, f"{prefix} cost"), data, data["cost_limit"])
                  for name, data in panels[task]]
         for row, (column, label, data, limits) in enumerate(rows):
             ax = axes[row][col]

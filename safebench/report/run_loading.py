@@ -20,7 +20,8 @@ PROGRESS_FILE = "progress.csv"
 SUMMARY_FILE = "summary.json"
 LABEL_KEYS: dict[str, tuple[str, ...]] = {"fixed_penalty": ("beta",)}  # hyperparameters that name an arm
 LABEL_FLAGS = ("cost_shaping",)  # switches that name an arm when on, for every algorithm
-COST_COLUMNS = ("cost_mean", "cost_limit", "batch_cost", "violation")  # <column>_<name> per constraint when m > 1
+COST_COLUMNS = ("cost_mean", "cost_limit", "batch_cost", "violation",
+                "eval_cost_mean")  # <column>_<name> per constraint when m > 1 (eval_cost_mean: with evaluation on)
 MULTI_REQUIRED = ("cost_mean", "batch_cost", "violation")  # per-constraint columns a run with m > 1 must log
 SINGLE_COST_NAME = SINGLE_NAME  # the one constraint of a run whose task.cost_limit is a number
 ALL_CONSTRAINTS = "all"  # the report's all-constraints summary row, so no constraint may be called that

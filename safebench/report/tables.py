@@ -34,12 +34,15 @@ from safebench.report.run_loading import ALL_CONSTRAINTS, COST_COLUMNS, Constrai
 IDENTITY = ["task", "algo", "seed"]
 SUMMARY_COLUMNS = ["task", "algo", "n_seeds", "return_mean", "return_ci_low", "return_ci_high", "return_iqm",
                    "cost_mean", "cost_ci_low", "cost_ci_high", "cost_iqm", "cost_limit", "feasible_fraction",
-                   "cost_rate", "cumulative_violation"]
+                   "cost_rate", "cumulative_violation",
+                   # the deterministic evaluation's finals beside the training ones (NaN for runs without it)
+                   "eval_return_mean", "eval_cost_mean", "eval_feasible_fraction"]
 CONSTRAINT_SUMMARY_COLUMNS = [*SUMMARY_COLUMNS[:2], "constraint", *SUMMARY_COLUMNS[2:]]
 MIN_SEEDS_FOR_IQM = 4
 ALL_ROW_BLANKS = ["Cost", "Cost IQM", "Limit", "Cost rate", "Cum. violation"]  # no single cost in an 'all' row
 NOTE = ("Final = mean over the updates in the last 10% of env steps of each seed; then mean over seeds "
         "[95% bootstrap CI]. IQM only with 4 or more seeds. Feasible = seeds whose final cost <= limit. "
+        "Eval = the same for the deterministic evaluation (mean action, its own episodes), where runs have it. "
         "Cost rate = total training cost / env steps. Cum. violation = sum over training episodes of "
         "max(0, C - d), mean over seeds.")
 CONSTRAINT_NOTE = (" Several constraints: one row per constraint, with that constraint's cost, limit, feasibility, "
@@ -99,9 +102,21 @@ def run_finals(runs: list[Run], fraction: float = st.FINAL_FRACTION) -> pd.DataF
                                          if "violation" in p else math.nan),
                 "cost_rate": (st.cost_rate(p["batch_cost"].to_numpy(float), p["batch_steps"].to_numpy(float))
                               if {"batch_cost", "batch_steps"} <= set(p.columns) else math.nan),
+                **evaluation_finals(p, fraction),
                 "run_dir": str(run.path),
             })
     return pd.DataFrame(rows)
+
+
+def evaluation_finals(progress: pd.DataFrame, fraction: float) -> dict[str, float]:
+    """The deterministic evaluation's final return and cost (its evaluations in the last ``fraction`` of env
+    steps), NaN for a run without evaluation."""
+    steps = progress["env_steps"].to_numpy(float)
+    figures = {}
+    for column, name in (("eval_return_mean", "eval_final_return"), ("eval_cost_mean", "eval_final_cost")):
+        figures[name] = (st.final_window_mean(progress[column].to_numpy(float), steps, fraction)
+                         if column in progress else math.nan)
+    return figures
 
 
 def return_figures(returns: np.ndarray, confidence: float, n_resamples: int, seed: int) -> dict[str, float]:
@@ -128,7 +143,18 @@ def summarize_group(group: pd.DataFrame, confidence: float, n_resamples: int, se
         "feasible_fraction": st.feasible_fraction(costs, group["cost_limit"].to_numpy(float)),
         "cost_rate": float(group["cost_rate"].mean()),
         "cumulative_violation": float(group["cumulative_violation"].mean()),
+        **evaluation_summary(group),
     }
+
+
+def evaluation_summary(group: pd.DataFrame) -> dict[str, float]:
+    """Mean over seeds of the evaluation's finals, and the share of seeds whose evaluation cost is within the limit."""
+    if "eval_final_return" not in group or not np.isfinite(group["eval_final_return"].to_numpy(float)).any():
+        return {"eval_return_mean": math.nan, "eval_cost_mean": math.nan, "eval_feasible_fraction": math.nan}
+    costs = group["eval_final_cost"].to_numpy(float)
+    return {"eval_return_mean": float(np.nanmean(group["eval_final_return"].to_numpy(float))),
+            "eval_cost_mean": float(np.nanmean(costs)),
+            "eval_feasible_fraction": st.feasible_fraction(costs, group["cost_limit"].to_numpy(float))}
 
 
 def summary_table(finals: pd.DataFrame, confidence: float = 0.95, n_resamples: int = 10_000,
@@ -195,9 +221,17 @@ def display_table(summary: pd.DataFrame) -> pd.DataFrame:
         "Cost rate": summary["cost_rate"].map(number_text),
         "Cum. violation": summary["cumulative_violation"].map(number_text),
     })
+    if np.isfinite(summary["eval_return_mean"].to_numpy(float)).any():  # the evaluation beside the training
+        display.insert(display.columns.get_loc("Return IQM") + 1, "Eval return",
+                       summary["eval_return_mean"].map(number_text))
+        display.insert(display.columns.get_loc("Limit") + 1, "Eval cost", summary["eval_cost_mean"].map(number_text))
+        display.insert(display.columns.get_loc("Feasible") + 1, "Eval feasible",
+                       [f"{round(f * n)}/{n}" if math.isfinite(f) else "-"
+                        for f, n in zip(summary["eval_feasible_fraction"], summary["n_seeds"])])
     if "constraint" in summary.columns:
         display.insert(2, "Constraint", summary["constraint"])
-        display.loc[summary["constraint"] == ALL_CONSTRAINTS, ALL_ROW_BLANKS] = "-"
+        display.loc[summary["constraint"] == ALL_CONSTRAINTS,
+                    [c for c in [*ALL_ROW_BLANKS, "Eval cost"] if c in display.columns]] = "-"
     return display
 
 
