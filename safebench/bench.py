@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from safebench.cli import add_group_plus, validate_command_line
 from safebench.errors import SafebenchError, exit_with
@@ -84,11 +84,34 @@ def training_rates(cfg: DictConfig) -> dict[str, float]:
             batch, _, sampling, updating = parts.iteration(episode_seeds(int(cfg.seed), epoch + 1,
                                                                          parts.budget.num_envs))
             sample_s, update_s, steps = sample_s + sampling, update_s + updating, steps + batch.num_steps
+        eval_s = evaluation_seconds(cfg, parts)
     finally:
         parts.collector.close()
+    iteration_s = (sample_s + update_s) / int(cfg.bench.updates)
+    every = int(OmegaConf.select(cfg, "eval.every", default=0))
     return {"workers": parts.collector.workers, "sampling": steps / sample_s,
             "update_fraction": update_s / (sample_s + update_s), "end_to_end": steps / (sample_s + update_s),
-            "batch_size": steps / int(cfg.bench.updates)}
+            "batch_size": steps / int(cfg.bench.updates),
+            # the deterministic evaluation's share of a run's wall time: one evaluation per eval.every iterations
+            "eval_fraction": eval_s / (eval_s + every * iteration_s) if every > 0 else 0.0}
+
+
+def evaluation_seconds(cfg: DictConfig, parts) -> float:
+    """Wall time of one deterministic evaluation at the run's settings (eval.episodes), as the trainer runs it."""
+    from safebench.evaluation import Evaluator
+    from safebench.trainer import env_factory
+
+    episodes = int(OmegaConf.select(cfg, "eval.episodes", default=0))
+    if episodes <= 0 or int(OmegaConf.select(cfg, "eval.every", default=0)) <= 0:
+        return 0.0
+    evaluator = Evaluator(env_factory(cfg), episodes, parts.constraints, int(cfg.seed))
+    try:
+        start = time.perf_counter()
+        parts.parallelism.for_sampling()
+        evaluator.run(parts.algo.policy, parts.normalizer, epoch=1)
+        return time.perf_counter() - start
+    finally:
+        evaluator.close()
 
 
 def benchmark(cfg: DictConfig) -> list[dict]:
@@ -113,6 +136,9 @@ def benchmark(cfg: DictConfig) -> list[dict]:
                   "batch_size": rates["batch_size"]},
         common | {"figure": "end_to_end_steps_per_s", "value": rates["end_to_end"]},
         common | {"figure": "end_to_end_over_raw_physics", "value": rates["end_to_end"] / raw},
+        common | {"figure": "evaluation_fraction_of_wall_time", "value": rates["eval_fraction"],
+                  "eval_every": int(OmegaConf.select(cfg, "eval.every", default=0)),
+                  "eval_episodes": int(OmegaConf.select(cfg, "eval.episodes", default=0))},
         common | {"figure": "learner_peak_rss_mib", "value": peak_rss_mib},
     ]
 

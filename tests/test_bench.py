@@ -10,7 +10,7 @@ from helpers import REPO
 
 FIGURES = {"raw_physics_steps_per_s", "sampling_steps_per_s", "sampling_over_raw_physics",
            "update_fraction_of_iteration", "end_to_end_steps_per_s", "end_to_end_over_raw_physics",
-           "learner_peak_rss_mib"}
+           "learner_peak_rss_mib", "evaluation_fraction_of_wall_time"}
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:
@@ -38,6 +38,7 @@ def test_prints_every_figure_once_and_they_agree():
         value["sampling_steps_per_s"] * (1 - value["update_fraction_of_iteration"]), rel=1e-6)
     assert figures["update_fraction_of_iteration"]["batch_size"] == 2000
     assert figures["raw_physics_steps_per_s"]["cores"] == 1
+    assert 0 < value["evaluation_fraction_of_wall_time"] < 0.5  # one evaluation per eval.every iterations
     assert all(re.fullmatch(r"[0-9a-f]{40}(-dirty)?", line["commit"]) for line in lines)  # the code measured
 
 
