@@ -164,7 +164,7 @@ class ActorCritic(Algorithm):
         stats["value_loss"] = losses[0]
         if self.cost_critics:
             stats |= self.per_constraint("cost_value_loss", losses[1:])
-        if not self.cost_critics:
+        else:
             cost_advs = [torch.zeros_like(reward_adv)] * self.num_constraints
         data = UpdateData(
             obs=obs,
