@@ -239,7 +239,8 @@ def test_focops_stops_on_the_kl_of_the_new_policy_from_the_old():
     with torch.no_grad():
         old_mean, old_log_std = algo.policy.mean_net(obs), algo.policy.log_std.clone()
         algo.policy.log_std.add_(torch.tensor([0.5, -0.7]))
-    new = algo.policy.distribution(obs)
+    with torch.no_grad():
+        new = algo.policy.distribution(obs)
     old = torch.distributions.Independent(torch.distributions.Normal(old_mean, old_log_std.exp()), 1)
     data = type("Data", (), {"obs": obs})()
     got = algo.early_stop_kl(data, old_mean, old_log_std)
