@@ -262,7 +262,15 @@ def start(argv: list[str]) -> None:
         argv = pin_output(argv, multirun, output)
     started = time.time()
     sys.argv = [sys.argv[0], *argv]
-    run()
+    try:
+        run()
+    except KeyboardInterrupt as interrupt:
+        if multirun and not getattr(interrupt, "reported", False):  # the launcher's process, its jobs elsewhere
+            print(f"safebench: interrupted ({signal_name(interrupt)}): the sweep stopped. Continue it with the same "
+                  f"command plus resume=true: each job resumes from its last checkpoint (written every "
+                  f"train.checkpoint_every updates), jobs without one start again.", file=sys.stderr)
+            interrupt.reported = True
+        raise
     if multirun and output is not None:
         print(sweep_report(output, started), flush=True)
         failures = failures_since(output, started)
