@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safebench.experiment_plan import PLAN_FILE, identity_overrides, read_plan
+from safebench.run_end import duration
 
 
 @dataclass
@@ -97,11 +98,6 @@ def rates(runs: list[RunProgress]) -> dict[str, float]:
     return {task: steps / seconds for task, (steps, seconds) in pooled.items()}
 
 
-def hours(seconds: float) -> str:
-    """1.5 h, 12 min: a duration a person reads at a glance."""
-    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
-
-
 def report(runs: list[RunProgress], parallel: int) -> list[str]:
     """The lines ``status`` prints: totals, time left, and one line per task."""
     done = sum(r.complete for r in runs)
@@ -120,7 +116,7 @@ def report(runs: list[RunProgress], parallel: int) -> list[str]:
         rate_text = f"{rate:,.0f} steps/s per run" if rate else "no rate measured yet"
         lines.append(f"  {task}: {sum(r.complete for r in mine)}/{len(mine)} runs complete, "
                      f"{remaining:,} steps left, {rate_text}")
-    estimate = f"time left on this machine: about {hours(left / max(parallel, 1))}"
+    estimate = f"time left on this machine: about {duration(left / max(parallel, 1))}"
     estimate += f" with {parallel} run(s) at a time" if parallel > 1 else ", one run at a time"
     if unknown:
         estimate += f" (plus {', '.join(sorted(unknown))}, whose rate is not known yet)"
