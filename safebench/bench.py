@@ -1,8 +1,10 @@
 """``python -m safebench.bench +task=NAME [+algo=cpo] [key=value ...]``: throughput as ratios.
 
-Prints one JSON line per figure: raw MuJoCo physics on all cores, the harness's sampling rate and
-its ratio to raw physics, the update's share of an iteration at the configured batch size, and
-end-to-end training env-steps/s. Compare ratios measured in one run, never absolute times.
+Prints one JSON line per figure: the physics alone on all cores (the raw reference: the task's MuJoCo
+model, random controls, ``mj_step`` with the task's frame skip, ``mj_resetData`` when the robot falls,
+and no Python env code; see ``RawPhysics``), the harness's sampling rate and its ratio to that
+reference, the update's share of an iteration at the configured batch size, and end-to-end training
+env-steps/s. Compare ratios measured in one run, never absolute times.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,42 +25,73 @@ from safebench.errors import SafebenchError, exit_with
 from safebench.run_files import git_commit
 
 
-def raw_physics_worker(env_fn, seconds: float, seed: int) -> int:
-    """Step the task's bare MuJoCo model (random controls, no Python env logic) for ``seconds``.
+class RawPhysics:
+    """The task's MuJoCo model stepped alone: the true limit of any sampler of this task.
 
-    A robot that falls is reset (checked every 10 steps), as training episodes end there: a fallen
-    humanoid's ground contacts make each step twice as slow as an upright one's."""
-    import mujoco
+    Random controls, ``mj_step(model, data, nstep=frame_skip)`` per env step, and nothing else: no
+    ``env.reset``, ``env.step`` or other Python env code per step. Every 10 steps the torso height is
+    read (one number of ``data.qpos``) and a robot outside the task's healthy range is reset with
+    ``mj_resetData`` plus the task's initial pose (the ant's ``init_qpos``), as training episodes end
+    there: a fallen humanoid's ground contacts make each step twice as slow as an upright one's.
+    Kinematic robots (the point, no actuators) are moved by setting qpos, so their physics is
+    ``mj_forward``."""
 
-    env = env_fn().unwrapped
-    model, data, frame_skip = env.model, env.data, env.frame_skip
-    fallen = fall_check(env)
-    env.reset(seed=seed)
-    rng = np.random.default_rng(seed)
-    low, high = model.actuator_ctrlrange.T if model.nu else (np.zeros(0), np.zeros(0))
-    steps, deadline = 0, time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        for _ in range(10):
+    CHECK_EVERY = 10
+
+    def __init__(self, env) -> None:
+        env = env.unwrapped
+        self.model, self.data, self.frame_skip = env.model, env.data, int(env.frame_skip)
+        robot = getattr(env, "robot", env)  # circle and gather tasks hold a robot, velocity tasks are one
+        self.healthy_height: tuple[int, float, float] | None = getattr(robot, "healthy_height", None)
+        init_qpos = getattr(robot, "init_qpos", None)
+        if init_qpos is None:
+            init_qpos = getattr(env, "init_qpos", self.model.qpos0)
+        self.init_qpos = np.array(init_qpos, dtype=np.float64)
+        self.falls = 0
+
+    def reset(self) -> None:
+        import mujoco
+
+        mujoco.mj_resetData(self.model, self.data)
+        self.data.qpos[:] = self.init_qpos
+
+    def fallen(self) -> bool:
+        if self.healthy_height is None:
+            return False
+        index, low, high = self.healthy_height
+        return not low <= self.data.qpos[index] <= high  # NaN fails too
+
+    def run(self, seconds: float, seed: int) -> int:
+        """Env steps taken in ``seconds`` of wall time, from the initial pose."""
+        import mujoco
+
+        model, data, frame_skip, block = self.model, self.data, self.frame_skip, self.CHECK_EVERY
+        rng = np.random.default_rng(seed)
+        low, high = model.actuator_ctrlrange.T if model.nu else (np.zeros(0), np.zeros(0))
+        self.reset()
+        steps, deadline = 0, time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
             if model.nu:
-                data.ctrl[:] = rng.uniform(low, high)
-                mujoco.mj_step(model, data, nstep=frame_skip)
+                for ctrl in rng.uniform(low, high, size=(block, model.nu)):
+                    data.ctrl[:] = ctrl
+                    mujoco.mj_step(model, data, nstep=frame_skip)
             else:  # kinematic robots (the point): the physics is forward kinematics
-                mujoco.mj_forward(model, data)
-        steps += 10
-        if fallen is not None and fallen():
-            env.reset(seed=seed + steps)
-    env.close()
-    return steps
+                for _ in range(block):
+                    mujoco.mj_forward(model, data)
+            steps += block
+            if self.fallen():
+                self.falls += 1
+                self.reset()
+        return steps
 
 
-def fall_check(env) -> Callable[[], bool] | None:
-    """The task's own test that its robot fell (circle and gather robots, velocity tasks), if it has one."""
-    robot = getattr(env, "robot", None)
-    if robot is not None:
-        return robot.fallen
-    if hasattr(env, "healthy"):
-        return lambda: not env.healthy()
-    return None
+def raw_physics_worker(env_fn, seconds: float, seed: int) -> int:
+    """Env steps of the task's physics alone (``RawPhysics``) in ``seconds``; the env is only built."""
+    env = env_fn()
+    try:
+        return RawPhysics(env).run(seconds, seed)
+    finally:
+        env.close()
 
 
 def raw_physics_rate(env_fn, seconds: float, cores: int) -> float:

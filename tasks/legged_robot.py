@@ -110,6 +110,11 @@ class LeggedRobot:
         xmat = self.data.xmat[self.torso]
         return math.atan2(xmat[3], xmat[0])
 
+    @property
+    def healthy_height(self) -> tuple[int, float, float]:
+        """(qpos index of the torso height, lowest, highest) of a healthy robot: the free joint's z."""
+        return 2, self.healthy_z_min, self.healthy_z_max
+
     def fallen(self) -> bool:
         qvel = self.data.qvel
         healthy = self.healthy_z_min <= self.data.qpos[2] <= self.healthy_z_max  # False for NaN

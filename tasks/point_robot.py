@@ -60,6 +60,7 @@ class PointRobot:
     """The point robot as a ``Robot`` for shared task logic (gather): kinematic, never falls."""
 
     frame_skip = 1
+    healthy_height = None  # never falls
 
     def __init__(self, arena: float, move_scale: float = 1.0, turn_scale: float = 1.0,
                  reset_noise_scale: float = 0.01, floor_size: float = 40.0,

@@ -17,6 +17,8 @@ class Robot(Protocol):
     """
 
     frame_skip: int
+    # (qpos index of the torso height, lowest, highest) of a healthy robot; None: it never falls
+    healthy_height: tuple[int, float, float] | None
 
     def model_xml(self, extra_world: str) -> str:
         """The robot's model with ``extra_world`` (panels, walls, objects) added to its world."""

@@ -31,6 +31,8 @@ class VelocityTask(MujocoTask):
     planar_speed = False  # cost on |(vx, vy)| instead of vx
     contact_forces = False  # the reward or observation reads cfrc_ext
     gaussian_velocity_noise = False  # reset qvel noise: scale * N(0, 1) instead of U(-scale, scale)
+    # (qpos index of the torso height, lowest, highest) of a healthy robot; None: the robot never falls
+    healthy_height: tuple[int, float, float] | None = None
 
     def __init__(self, velocity_threshold: float, forward_reward_weight: float, ctrl_cost_weight: float,
                  reset_noise_scale: float, render_mode: str | None) -> None:
@@ -138,6 +140,7 @@ class HopperVelocity(_HealthyWalker):
     """Observation: qpos[1:] (5), clip(qvel, -10, 10) (6)."""
 
     xml_file, frame_skip = "hopper.xml", 4
+    healthy_height = (1, 0.7, math.inf)  # and an upright torso, see healthy()
 
     def __init__(self, velocity_threshold: float = 0.7402, forward_reward_weight: float = 1.0,
                  ctrl_cost_weight: float = 1e-3, healthy_reward: float = 1.0, reset_noise_scale: float = 5e-3,
@@ -148,7 +151,7 @@ class HopperVelocity(_HealthyWalker):
     def healthy(self) -> bool:
         qpos, qvel = self.data.qpos, self.data.qvel
         z, angle = qpos[1], qpos[2]
-        if not (0.7 < z and -0.2 < angle < 0.2):
+        if not (self.healthy_height[1] < z and -0.2 < angle < 0.2):
             return False
         return bool(np.abs(qpos[2:]).max() < 100.0 and np.abs(qvel).max() < 100.0)  # NaN fails too
 
@@ -157,6 +160,7 @@ class Walker2dVelocity(_HealthyWalker):
     """Observation: qpos[1:] (8), clip(qvel, -10, 10) (9)."""
 
     xml_file, frame_skip = "walker2d_v5.xml", 4
+    healthy_height = (1, 0.8, 2.0)  # and an upright torso, see healthy()
 
     def __init__(self, velocity_threshold: float = 2.3415, forward_reward_weight: float = 1.0,
                  ctrl_cost_weight: float = 1e-3, healthy_reward: float = 1.0, reset_noise_scale: float = 5e-3,
@@ -165,8 +169,9 @@ class Walker2dVelocity(_HealthyWalker):
                          reset_noise_scale, render_mode)
 
     def healthy(self) -> bool:
+        _, low, high = self.healthy_height
         z, angle = self.data.qpos[1], self.data.qpos[2]
-        return bool(0.8 < z < 2.0 and -1.0 < angle < 1.0)
+        return bool(low < z < high and -1.0 < angle < 1.0)
 
 
 class AntVelocity(VelocityTask):
@@ -174,6 +179,7 @@ class AntVelocity(VelocityTask):
 
     xml_file, frame_skip = "ant.xml", 5
     planar_speed = contact_forces = gaussian_velocity_noise = True
+    healthy_height = (2, 0.2, 1.0)
 
     def __init__(self, velocity_threshold: float = 2.6222, forward_reward_weight: float = 1.0,
                  ctrl_cost_weight: float = 0.5, contact_cost_weight: float = 5e-4, healthy_reward: float = 1.0,
@@ -192,7 +198,8 @@ class AntVelocity(VelocityTask):
     def healthy(self) -> bool:
         data = self.data
         finite = np.isfinite(data.qpos).all() and np.isfinite(data.qvel).all()
-        return bool(finite and 0.2 <= data.qpos[2] <= 1.0)
+        _, low, high = self.healthy_height
+        return bool(finite and low <= data.qpos[2] <= high)
 
     def reward(self, x_velocity: float, action: np.ndarray, healthy: bool) -> float:
         contact = self.contact_cost_weight * np.sum(np.square(np.clip(self.data.cfrc_ext, -1.0, 1.0)))
@@ -205,6 +212,7 @@ class HumanoidVelocity(VelocityTask):
 
     xml_file, frame_skip = "humanoid.xml", 5
     planar_speed = contact_forces = True
+    healthy_height = (2, 1.0, 2.0)
 
     def __init__(self, velocity_threshold: float = 1.4149, forward_reward_weight: float = 1.25,
                  ctrl_cost_weight: float = 0.1, contact_cost_weight: float = 5e-7, healthy_reward: float = 5.0,
@@ -224,7 +232,8 @@ class HumanoidVelocity(VelocityTask):
                                data.qfrc_actuator[6:], data.cfrc_ext[1:].ravel()))
 
     def healthy(self) -> bool:
-        return bool(1.0 < self.data.qpos[2] < 2.0)
+        _, low, high = self.healthy_height
+        return bool(low < self.data.qpos[2] < high)
 
     def reward(self, x_velocity: float, action: np.ndarray, healthy: bool) -> float:
         data = self.data

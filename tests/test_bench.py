@@ -47,3 +47,50 @@ def test_unknown_task_is_one_clear_message():
     assert result.returncode == 2
     assert "no_such_task" in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def _forbid_env_code(monkeypatch, env) -> None:
+    """Make every per-step piece of Python env code raise: the raw reference must be the physics alone."""
+    import gymnasium as gym
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the raw reference ran Python env code")
+
+    for owner in {type(env), type(env.unwrapped), gym.Wrapper}:
+        monkeypatch.setattr(owner, "reset", forbidden)
+        monkeypatch.setattr(owner, "step", forbidden)
+    robot = getattr(env.unwrapped, "robot", None)
+    if robot is not None:
+        for method in ("reset", "advance", "fallen", "observation"):
+            monkeypatch.setattr(type(robot), method, forbidden)
+
+
+@pytest.mark.parametrize("name", ["ant_circle", "ant_velocity", "point_circle"])
+def test_raw_reference_is_the_physics_alone(monkeypatch, name):
+    import tasks
+    from safebench.bench import raw_physics_worker
+
+    env = tasks.make(name)
+    _forbid_env_code(monkeypatch, env)
+    steps = raw_physics_worker(lambda: env, 0.2, seed=0)
+    assert steps > 0 and steps % 10 == 0
+
+
+def test_raw_reference_resets_a_fallen_robot_to_the_task_pose(monkeypatch):
+    import tasks
+    from safebench.bench import RawPhysics
+
+    # a healthy range no ant reaches: every check finds it fallen and resets it
+    env = tasks.make("ant_circle", healthy_z_min=5.0, healthy_z_max=6.0)
+    _forbid_env_code(monkeypatch, env)
+    physics = RawPhysics(env)
+    assert physics.healthy_height == (2, 5.0, 6.0)
+    # the task's pose: ant.xml's init_qpos numeric (z = 0.55), not the model's qpos0
+    assert physics.init_qpos[2] == pytest.approx(0.55) and env.unwrapped.model.qpos0[2] != physics.init_qpos[2]
+    steps = physics.run(0.2, seed=0)
+    assert steps > 0 and physics.falls == steps // RawPhysics.CHECK_EVERY  # every check found it fallen
+    assert (env.unwrapped.data.qpos == physics.init_qpos).all() and not env.unwrapped.data.qvel.any()
+
+    upright = RawPhysics(tasks.make("ant_circle"))
+    upright.run(0.2, seed=0)
+    assert upright.falls < 5  # random torques rarely topple it within 0.2 s
