@@ -1,0 +1,122 @@
+"""``python -m safebench.wall_time BENCH.jsonl... [--experiment NAME ...] [--seeds TASK=N ...]``.
+
+The wall time a figure's sweep takes on the machine the bench lines were measured on, computed from
+``python -m safebench.bench`` output (one or more JSON-lines files, ``-`` for standard input):
+
+    hours(task, algo) = runs x total_steps / end_to_end_steps_per_s / (1 - evaluation_fraction) / 3600
+
+with ``runs`` the seeds of the experiment's sweep (``conf/experiment/NAME.yaml``, or ``--seeds``),
+``total_steps`` the task's budget (``conf/task/TASK.yaml``), and the bench's end-to-end rate of that
+task and algorithm at the task's batch (a bench run uses every core for one run; a sweep keeps every
+core busy too, one run after another or side by side). An algorithm without a bench line of its own
+takes the task's CPO figure (its line says so): the update is a small share of an iteration.
+
+Prints one JSON line per task and algorithm, then one per experiment and one for the total. The
+figures are only as good as the bench lines: measure them on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+REPO = Path(__file__).resolve().parent.parent
+FIGURE_1 = ("paper_fig1_point", "paper_fig1_ant")
+
+
+def sweep_of(experiment: str) -> dict[str, list[str]]:
+    """The sweeper's parameters of ``conf/experiment/NAME.yaml``: key -> list of values."""
+    cfg = OmegaConf.load(REPO / "conf" / "experiment" / f"{experiment}.yaml")
+    params = OmegaConf.to_container(cfg.hydra.sweeper.params)
+    return {key.lstrip("+"): [part.strip() for part in str(value).split(",")] for key, value in params.items()}
+
+
+def task_budget(task: str) -> int:
+    return int(OmegaConf.load(REPO / "conf" / "task" / f"{task}.yaml").total_steps)
+
+
+def read_rates(lines: list[str]) -> dict[tuple[str, str], dict]:
+    """(task, algo) -> {"steps_per_s", "evaluation_fraction", "cores", "commit", "bench_runs"} from
+    bench lines; several bench runs of one task and algorithm are averaged."""
+    runs: dict[tuple[str, str], dict[str, list]] = {}
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        figure = json.loads(line)
+        entry = runs.setdefault((figure["task"], figure["algo"]), {"rate": [], "eval": [], "cores": set(),
+                                                                   "commit": set()})
+        if figure["figure"] == "end_to_end_steps_per_s":
+            entry["rate"].append(figure["value"])
+            entry["commit"].add(figure.get("commit"))
+        elif figure["figure"] == "evaluation_fraction_of_wall_time":
+            entry["eval"].append(figure["value"])
+        elif figure["figure"] == "raw_physics_steps_per_s":
+            entry["cores"].add(figure.get("cores"))
+    return {key: {"steps_per_s": sum(e["rate"]) / len(e["rate"]),
+                  "evaluation_fraction": sum(e["eval"]) / len(e["eval"]) if e["eval"] else 0.0,
+                  "cores": sorted(e["cores"], key=str), "commit": sorted(e["commit"], key=str),
+                  "bench_runs": len(e["rate"])}
+            for key, e in runs.items() if e["rate"]}
+
+
+def wall_times(rates: dict[tuple[str, str], dict], experiments: list[str],
+               seeds: dict[str, int]) -> list[dict]:
+    """One dict per (experiment, task, algo), then one per experiment and a total."""
+    out, total = [], 0.0
+    for experiment in experiments:
+        sweep = sweep_of(experiment)
+        hours_of_experiment = 0.0
+        for task in sweep["task"]:
+            runs = seeds.get(task, len(sweep["seed"]))
+            for algo in sweep["algo"]:
+                rate = rates.get((task, algo))
+                source = algo
+                if rate is None:
+                    rate, source = rates.get((task, "cpo")), "cpo"
+                if rate is None:
+                    raise SystemExit(f"no end_to_end_steps_per_s line for task {task} (of {algo} or cpo): run "
+                                     f"python -m safebench.bench +task={task} and pass its output")
+                steps = runs * task_budget(task)
+                seconds = steps / rate["steps_per_s"] / (1.0 - rate["evaluation_fraction"])
+                hours_of_experiment += seconds / 3600
+                out.append({"figure": "wall_time_hours", "experiment": experiment, "task": task, "algo": algo,
+                            "value": seconds / 3600, "runs": runs, "env_steps": steps,
+                            "end_to_end_steps_per_s": rate["steps_per_s"], "rate_of_algo": source,
+                            "evaluation_fraction": rate["evaluation_fraction"],
+                            "bench_runs": rate["bench_runs"], "cores": rate["cores"], "commit": rate["commit"]})
+        out.append({"figure": "wall_time_hours", "experiment": experiment, "value": hours_of_experiment})
+        total += hours_of_experiment
+    out.append({"figure": "wall_time_hours", "experiment": "+".join(experiments), "value": total,
+                "days": total / 24})
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m safebench.wall_time", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bench_output", nargs="+", help="files of python -m safebench.bench lines ('-': stdin)")
+    parser.add_argument("--experiment", action="append", dest="experiments",
+                        help=f"conf/experiment name (repeatable; default: Figure 1, {' and '.join(FIGURE_1)})")
+    parser.add_argument("--seeds", action="append", default=[], metavar="TASK=N",
+                        help="seeds of TASK instead of its experiment's sweep (repeatable)")
+    args = parser.parse_args(argv)
+    lines: list[str] = []
+    for name in args.bench_output:
+        lines += sys.stdin.readlines() if name == "-" else Path(name).read_text().splitlines()
+    seeds = {}
+    for item in args.seeds:
+        task, _, count = item.partition("=")
+        if not count.isdigit():
+            parser.error(f"--seeds wants TASK=N, got {item!r}")
+        seeds[task] = int(count)
+    for line in wall_times(read_rates(lines), args.experiments or list(FIGURE_1), seeds):
+        print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()
