@@ -43,7 +43,7 @@ def test_a_100k_ant_batch_sampled_and_updated_peaks_under_2_gib():
     result = subprocess.run([sys.executable, "-c", MEASURE], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     peak = json.loads(result.stdout.strip().splitlines()[-1])
-    assert peak["steps"] == 100_000
+    assert 100_000 <= peak["steps"] < 100_000 + 64  # whole rows of the task's 64 environments
     # the learner plus every worker at the largest one's peak (shared batch arrays counted in each: an upper bound)
     total = peak["learner"] + max(peak["workers"], 1) * peak["worker"]
     print(f"peak RSS: learner {peak['learner'] / GiB:.2f} GiB, {peak['workers']} workers of at most "
