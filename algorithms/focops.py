@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
-from algorithms.actor_critic import UpdateData, standardize
-from algorithms.first_order import FirstOrderAlgorithm, Minibatch
+from algorithms.core.actor_critic import UpdateData, standardize
+from algorithms.core.first_order import FirstOrderAlgorithm, Minibatch
 
 
 def focops_weights(reward_adv: torch.Tensor, cost_adv: torch.Tensor, nu: float, lam: float) -> torch.Tensor:

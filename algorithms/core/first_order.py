@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from algorithms.actor_critic import ActorCritic, UpdateData
-from algorithms.fisher_vector_product import mean_kl
+from algorithms.core.actor_critic import ActorCritic, UpdateData
+from algorithms.core.fisher_vector_product import mean_kl
 
 
 @dataclass
