@@ -4,8 +4,8 @@ import numpy as np
 import torch
 from helpers import bandit_batch
 
-from algorithms.cpo import CPO
 from algorithms.core.mlp import flat_grad, flat_params, set_flat_params
+from algorithms.cpo import CPO
 from algorithms.trpo import TRPO
 
 HORIZON = 10
