@@ -1,10 +1,7 @@
-"""Constrained policy optimization algorithms and the maths they share.
+"""Constrained policy optimization algorithms, one file each; the machinery they share is in ``core``.
 
 Every algorithm is one file here plus one YAML file in ``conf/algo/``; the harness finds it through
-the YAML's ``_target_`` and never needs an edit. Shared pieces: ``policy``, ``value_critic``,
-``critic_stack`` (all critics fitted as one stacked network), ``simd_tanh``, ``advantage_estimation``
-(GAE), ``conjugate_gradient``, ``fisher_vector_product``, ``line_search``,
-``observation_normalizer``, the ``trust_region`` base that TRPO, CPO, PCPO and the penalty methods
-build on, and the ``first_order`` base (minibatch epochs) of PPO-Lagrangian, PID-Lagrangian and FOCOPS.
-See docs/adding_an_algorithm.md.
+the YAML's ``_target_`` (``algorithms.<name>.<Class>``) and never needs an edit. Trust-region methods
+(TRPO, CPO, PCPO, the penalty methods) build on ``core.trust_region``; first-order ones (PPO-Lagrangian,
+PID-Lagrangian, FOCOPS) on ``core.first_order``. See docs/adding_an_algorithm.md.
 """

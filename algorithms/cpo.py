@@ -17,10 +17,10 @@ import math
 import numpy as np
 import torch
 
-from algorithms.actor_critic import UpdateData
-from algorithms.cpo_multi_constraint_dual import solve_cpo_dual_numeric
-from algorithms.mlp import flat_params
-from algorithms.trust_region import TrustRegionAlgorithm
+from algorithms.core.actor_critic import UpdateData
+from algorithms.core.cpo_multi_constraint_dual import solve_cpo_dual_numeric
+from algorithms.core.mlp import flat_params
+from algorithms.core.trust_region import TrustRegionAlgorithm
 
 # Which case of the dual an update took; logged as the integer ``cpo_mode`` (the released code's
 # numbering): 0 infeasible -> recovery step, 1 violating but the constraint plane cuts the trust

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from algorithms.penalized_trust_region import PenalizedTrustRegion
+from algorithms.core.penalized_trust_region import PenalizedTrustRegion
 
 
 class FixedPenalty(PenalizedTrustRegion):

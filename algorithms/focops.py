@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
-from algorithms.actor_critic import UpdateData, standardize
-from algorithms.first_order import FirstOrderAlgorithm, Minibatch
+from algorithms.core.actor_critic import UpdateData, standardize
+from algorithms.core.first_order import FirstOrderAlgorithm, Minibatch
 
 
 def focops_weights(reward_adv: torch.Tensor, cost_adv: torch.Tensor, nu: float, lam: float) -> torch.Tensor:
@@ -57,9 +57,12 @@ class FOCOPS(FirstOrderAlgorithm):
         return stats | {"lagrange_multiplier": self.nu, "focops_inside_fraction": kept}
 
     def policy_advantages(self, data: UpdateData) -> torch.Tensor:
-        """The per-sample weights (A - nu A_C) / lambda."""
-        return focops_weights(standardize(data.reward_advantages), standardize(data.cost_advantages[0]), self.nu,
-                              self.lam)
+        """A, standardized as in the authors' code; the loss weighs it with A_C."""
+        return standardize(data.reward_advantages)
+
+    def policy_cost_advantages(self, data: UpdateData) -> torch.Tensor:
+        """A_C of the one constraint, (B,), standardized as in the authors' code."""
+        return standardize(data.cost_advantages[0])
 
     @torch.no_grad()
     def early_stop_kl(self, data: UpdateData, old_mean: torch.Tensor, old_log_std: torch.Tensor) -> float:
@@ -72,7 +75,8 @@ class FOCOPS(FirstOrderAlgorithm):
         old = Independent(Normal(batch.old_mean, batch.old_log_std.exp()), 1)
         kl = kl_divergence(dist, old)
         self._kept.append(float((kl.detach() <= self.eta).float().mean()))
-        return focops_loss(dist.log_prob(batch.actions) - batch.old_log_probs, kl, batch.advantages, self.eta)
+        weights = focops_weights(batch.advantages, batch.cost_advantages, self.nu, self.lam)
+        return focops_loss(dist.log_prob(batch.actions) - batch.old_log_probs, kl, weights, self.eta)
 
     def state_dict(self) -> dict:
         return super().state_dict() | {"nu": self.nu}

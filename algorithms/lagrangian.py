@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms.actor_critic import UpdateData
-from algorithms.penalized_trust_region import PenalizedTrustRegion
+from algorithms.core.actor_critic import UpdateData
+from algorithms.core.penalized_trust_region import PenalizedTrustRegion
 
 
 class Lagrangian(PenalizedTrustRegion):

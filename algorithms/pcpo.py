@@ -15,9 +15,9 @@ import math
 
 import torch
 
-from algorithms.actor_critic import UpdateData
-from algorithms.mlp import flat_params
-from algorithms.trust_region import TrustRegionAlgorithm
+from algorithms.core.actor_critic import UpdateData
+from algorithms.core.mlp import flat_params
+from algorithms.core.trust_region import TrustRegionAlgorithm
 
 _EPS = 1e-12
 

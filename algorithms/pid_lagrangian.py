@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from algorithms.actor_critic import UpdateData
+from algorithms.core.actor_critic import UpdateData
 from algorithms.ppo_lagrangian import PenalizedPPO
 
 

@@ -13,8 +13,8 @@ import copy
 import numpy as np
 import torch
 
-from algorithms.actor_critic import UpdateData, penalize, standardize
-from algorithms.first_order import FirstOrderAlgorithm
+from algorithms.core.actor_critic import UpdateData, penalize, standardize
+from algorithms.core.first_order import FirstOrderAlgorithm
 
 
 class LagrangeMultiplier:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from algorithms.trust_region import TrustRegionAlgorithm
+from algorithms.core.trust_region import TrustRegionAlgorithm
 
 
 class TRPO(TrustRegionAlgorithm):

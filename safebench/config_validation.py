@@ -93,7 +93,7 @@ def _check_algorithm(cfg: DictConfig) -> list[str]:
 
     ranges = _declared_ranges(cfg.algo)
     values = OmegaConf.to_container(cfg.algo, resolve=True)
-    problems = range_problems(values, ranges, "algo")
+    problems = range_problems(values, ranges, "algo") or _unknown_algorithm_keys(cfg.algo)
     if problems:
         return problems
     try:
@@ -105,6 +105,49 @@ def _check_algorithm(cfg: DictConfig) -> list[str]:
         return [f"algorithm {cfg.algo.name!r} declares no range for {', '.join(undeclared)}: add each under "
                 f"'{RANGES_KEY}:' in its YAML (docs/adding_an_algorithm.md, 'Ranges')"]
     return []
+
+
+HARNESS_ARGUMENTS = {"obs_dim", "act_dim", "cost_limit", "seed"}  # build_algorithm passes these itself
+CONFIG_ONLY_KEYS = {"name", "_target_", RANGES_KEY}  # in every algorithm YAML, never passed to the constructor
+
+
+def constructor_keys(cls: type) -> set[str] | None:
+    """The keyword arguments ``cls(...)`` accepts, following ``**kwargs`` up the bases; None if unbounded."""
+    keys: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            return None  # **kwargs reach object: anything goes as far as we can tell
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = list(inspect.signature(init).parameters.values())[1:]
+        keys |= {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return keys
+    return None
+
+
+def _unknown_algorithm_keys(algo: DictConfig) -> list[str]:
+    """A key of the algorithm's YAML (or +algo.key=...) that its constructor does not take: named, with a
+    did-you-mean and the valid keys, as an unknown key on the command line is (not a TypeError)."""
+    from hydra.utils import get_class
+
+    from safebench.suggestions import did_you_mean
+
+    try:
+        accepted = constructor_keys(get_class(algo._target_))
+    except Exception:  # a bad _target_: building the algorithm says so
+        return []
+    if accepted is None:
+        return []
+    valid = sorted(accepted - HARNESS_ARGUMENTS)
+    unknown = sorted(set(algo) - accepted - CONFIG_ONLY_KEYS)
+    if not unknown:
+        return []
+    hints = "".join(did_you_mean(key, valid) for key in unknown)
+    return [f"Unknown key(s) {', '.join(f'algo.{k}' for k in unknown)} for algorithm {algo.name!r} "
+            f"({algo._target_}, set in conf/algo/{algo.name}.yaml or on the command line).{hints} "
+            f"Valid keys of {algo.name}: {', '.join(valid)}"]
 
 
 MIN_FREE_BYTES = 100 * 2**20  # checkpoints and progress files of a run fit easily in this

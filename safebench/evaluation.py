@@ -16,8 +16,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from algorithms.observation_normalizer import ObservationNormalizer
-from algorithms.policy import GaussianPolicy
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
 from safebench.constraints import Constraints
 from safebench.vector_env import SyncVectorEnv
 

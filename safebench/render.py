@@ -94,8 +94,8 @@ def make_env(cfg: DictConfig):
 
 def build_policy(cfg: DictConfig, state: dict, obs_dim: int, act_dim: int):
     """The Gaussian policy and observation normalizer the run trained, with their saved state."""
-    from algorithms.observation_normalizer import ObservationNormalizer
-    from algorithms.policy import GaussianPolicy
+    from algorithms.core.observation_normalizer import ObservationNormalizer
+    from algorithms.core.policy import GaussianPolicy
 
     algorithm = state.get("algorithm", {})
     if "policy" not in algorithm:

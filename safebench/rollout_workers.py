@@ -21,8 +21,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from algorithms.observation_normalizer import ObservationNormalizer
-from algorithms.policy import GaussianPolicy
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
 from safebench.errors import ResourceError
 from safebench.interrupts import children_ignore_ctrl_c
 from safebench.rollout import RolloutRecords, env_slice, run_rollout

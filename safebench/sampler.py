@@ -13,9 +13,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from algorithms.observation_normalizer import ObservationNormalizer
-from algorithms.policy import GaussianPolicy
-from algorithms.rollout_batch import RolloutBatch
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
+from algorithms.core.rollout_batch import RolloutBatch
 from safebench.rollout import RolloutRecords, rollout_fields, run_rollout
 from safebench.vector_env import SyncVectorEnv, probe_spaces
 

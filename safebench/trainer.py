@@ -16,9 +16,9 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 import tasks
-from algorithms.base import Algorithm
-from algorithms.observation_normalizer import ObservationNormalizer
-from algorithms.rollout_batch import RolloutBatch
+from algorithms.core.base import Algorithm
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.rollout_batch import RolloutBatch
 from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from safebench.constraints import Constraints
 from safebench.errors import NonFiniteError

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from algorithms.policy import GaussianPolicy
-from algorithms.rollout_batch import RolloutBatch
+from algorithms.core.policy import GaussianPolicy
+from algorithms.core.rollout_batch import RolloutBatch
 
 REPO = Path(__file__).resolve().parent.parent
 

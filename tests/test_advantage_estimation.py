@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from algorithms.advantage_estimation import compute_gae, discounted_cumsum
+from algorithms.core.advantage_estimation import compute_gae, discounted_cumsum
 
 
 def test_discounted_cumsum_hand_example():

@@ -8,18 +8,18 @@ import torch
 from helpers import REPO, bandit_batch
 from hydra import compose, initialize_config_dir
 
-from algorithms.actor_critic import standardize
-from algorithms.conjugate_gradient import conjugate_gradient
+from algorithms.core.actor_critic import standardize
+from algorithms.core.conjugate_gradient import conjugate_gradient
+from algorithms.core.cpo_multi_constraint_dual import solve_cpo_dual_numeric
+from algorithms.core.line_search import backtracking_line_search
+from algorithms.core.mlp import flat_params
+from algorithms.core.policy import GaussianPolicy
+from algorithms.core.rollout_batch import RolloutBatch
 from algorithms.cpo import CPO, dual_coefficients, solve_cpo_dual
-from algorithms.cpo_multi_constraint_dual import solve_cpo_dual_numeric
 from algorithms.fixed_penalty import FixedPenalty
 from algorithms.focops import FOCOPS
 from algorithms.lagrangian import Lagrangian
-from algorithms.line_search import backtracking_line_search
-from algorithms.mlp import flat_params
-from algorithms.policy import GaussianPolicy
 from algorithms.ppo_lagrangian import PPOLagrangian
-from algorithms.rollout_batch import RolloutBatch
 
 
 # ----------------------------------------------------------------------------- 1. q, r, S as H-inner products

@@ -184,3 +184,26 @@ def test_a_full_disk_is_one_paragraph_naming_the_path_and_the_resume(tmp_path):
     assert "Traceback" not in message and "a bug" not in message
     assert "The disk is full" in message and str(run_dir / "progress.csv") in message
     assert "run the same command again with overwrite=true" in message  # no checkpoint yet
+
+
+@pytest.mark.parametrize("algo", available("algo"))
+def test_an_unknown_key_in_an_algorithm_yaml_is_named_with_the_valid_keys(algo):
+    """A typo'd key in conf/algo/<name>.yaml: the algorithm, a did-you-mean and its keys, not a TypeError."""
+    from omegaconf import open_dict
+
+    cfg = _compose([f"+algo={algo}", "+task=point_circle"])
+    with open_dict(cfg):
+        cfg.algo["gamam"] = 0.99  # as if the YAML said 'gamam: 0.99'
+    (problem,) = validate_config(cfg)
+    assert f"Unknown key(s) algo.gamam for algorithm {algo!r}" in problem and "Did you mean gamma?" in problem
+    assert f"Valid keys of {algo}: " in problem and "gae_lambda" in problem and "TypeError" not in problem
+    assert "obs_dim" not in problem  # the harness's own arguments are not the user's keys
+
+
+def test_an_unknown_algorithm_key_exits_2_like_an_unknown_command_line_key(tmp_path):
+    result = run_cli("+algo=ppo_lagrangian", "+task=point_circle", "+algo.lambda_lrr=0.1",
+                     f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "Traceback" not in message, result.stderr[-3000:]
+    assert "algo.lambda_lrr for algorithm 'ppo_lagrangian'" in message and "Did you mean lambda_lr?" in message
+    assert "Valid keys of ppo_lagrangian: " in message and not (tmp_path / "run").exists()

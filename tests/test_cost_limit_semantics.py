@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from algorithms.observation_normalizer import ObservationNormalizer
-from algorithms.policy import GaussianPolicy
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
 from safebench.constraints import Constraints
 from safebench.sampler import RolloutCollector
 from safebench.trainer import TrainingState, progress_row

@@ -6,8 +6,8 @@ import pytest
 import torch
 from helpers import run_cli
 
-from algorithms.cost_shaping import CostShaper, completed_episode_sums, hazard_targets
-from algorithms.rollout_batch import RolloutBatch
+from algorithms.core.cost_shaping import CostShaper, completed_episode_sums, hazard_targets
+from algorithms.core.rollout_batch import RolloutBatch
 
 
 def test_hazard_targets_look_ahead_within_the_episode_only():

@@ -4,8 +4,8 @@ import numpy as np
 import torch
 from helpers import bandit_batch
 
+from algorithms.core.mlp import flat_grad, flat_params, set_flat_params
 from algorithms.cpo import CPO
-from algorithms.mlp import flat_grad, flat_params, set_flat_params
 from algorithms.trpo import TRPO
 
 HORIZON = 10
@@ -62,7 +62,7 @@ def test_linearized_cost_change_matches_true_change():
     data, _ = algo.prepare(bandit_batch(algo.policy, 512, HORIZON, generator, reward_fn, cost_fn))
     b = flat_grad(algo.cost_surrogates(data)[0], algo.policy).detach()
     hvp = algo.fisher_product(data)
-    from algorithms.conjugate_gradient import conjugate_gradient
+    from algorithms.core.conjugate_gradient import conjugate_gradient
 
     direction = conjugate_gradient(hvp, b, 10)
     step = 0.05 * direction / float(torch.sqrt(direction @ hvp(direction)))  # a small step raising cost

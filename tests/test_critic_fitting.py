@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from algorithms.critic_stack import CriticStack, fit_critics, stackable
-from algorithms.value_critic import ValueCritic
+from algorithms.core.critic_stack import CriticStack, fit_critics, stackable
+from algorithms.core.value_critic import ValueCritic
 
 
 def critics_and_data():
@@ -106,7 +106,7 @@ def test_critics_with_different_adam_histories_are_fitted_one_by_one():
 
 
 def test_stacked_fit_is_used_only_for_same_shaped_adam_critics():
-    from algorithms.trust_region_critic import TrustRegionCritic
+    from algorithms.core.trust_region_critic import TrustRegionCritic
 
     critics, obs, targets = critics_and_data()
     assert stackable(critics[:1])  # a critic fitted alone is a stack of one
@@ -133,7 +133,7 @@ def test_fit_draws_the_same_orders_as_before():
 def test_trust_region_critic_improves_within_its_kl_step_each_fit():
     """The released code's fit: each call lowers the error, and moves the normalized prediction by
     at most the KL step (1/2 mean squared change <= max_kl)."""
-    from algorithms.trust_region_critic import TrustRegionCritic
+    from algorithms.core.trust_region_critic import TrustRegionCritic
 
     torch.manual_seed(0)
     critic = TrustRegionCritic(6, max_kl=0.01)

@@ -12,8 +12,8 @@ import torch
 from helpers import run_cli
 
 import tasks
-from algorithms.observation_normalizer import ObservationNormalizer
-from algorithms.policy import GaussianPolicy
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
 from safebench.constraints import Constraints
 from safebench.evaluation import Evaluator, evaluation_seeds
 from safebench.run_files import TIME_COLUMNS

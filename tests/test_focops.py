@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
+from algorithms.core.policy import GaussianPolicy
 from algorithms.focops import focops_loss, focops_weights, project_multiplier
-from algorithms.policy import GaussianPolicy
 
 
 def test_weights_on_a_hand_example():

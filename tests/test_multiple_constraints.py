@@ -13,12 +13,12 @@ from scipy.optimize import minimize
 from test_cpo_dual import cpo_step, random_instance
 
 import tasks
+from algorithms.core.cpo_multi_constraint_dual import solve_cpo_dual_numeric
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
 from algorithms.cpo import CPO, accept_cpo_step
-from algorithms.cpo_multi_constraint_dual import solve_cpo_dual_numeric
 from algorithms.lagrangian import Lagrangian
-from algorithms.observation_normalizer import ObservationNormalizer
 from algorithms.pid_lagrangian import PIDLagrangian
-from algorithms.policy import GaussianPolicy
 from algorithms.ppo_lagrangian import PPOLagrangian
 from algorithms.trpo import TRPO
 from safebench.sampler import make_collector

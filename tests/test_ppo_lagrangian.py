@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from algorithms.first_order import ppo_clip_loss
+from algorithms.core.first_order import ppo_clip_loss
 from algorithms.ppo_lagrangian import LagrangeMultiplier, penalized_advantages
 
 

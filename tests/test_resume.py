@@ -178,3 +178,30 @@ def test_ctrl_c_during_start_up_is_one_message_without_a_resume_hint(tmp_path):
     while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
         time.sleep(0.1)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphan worker processes"
+
+
+def committed_checkpoints() -> list[Path]:
+    """One committed checkpoint per algorithm in results/ (each holds only state dicts and strings)."""
+    found = {path.parents[2].name: path for path in sorted(Path("results").glob("**/checkpoints/last.pt"))}
+    return list(found.values())
+
+
+@pytest.mark.parametrize("path", committed_checkpoints(), ids=lambda p: p.parents[2].name)
+def test_committed_checkpoints_pickle_no_module_path_and_load_after_the_core_move(path):
+    """Moving modules to algorithms/core must not break old checkpoints: they name no class, only _target_."""
+    import pickletools
+    import zipfile
+
+    from omegaconf import OmegaConf
+
+    from safebench.trainer import build_algorithm
+
+    with zipfile.ZipFile(path) as archive:
+        pickled = archive.read(next(n for n in archive.namelist() if n.endswith("data.pkl")))
+    globals_ = {arg for op, arg, _ in pickletools.genops(pickled) if op.name in ("GLOBAL", "STACK_GLOBAL")}
+    assert not [g for g in globals_ if str(g).startswith(("algorithms", "safebench"))]
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = OmegaConf.create(state["config"])
+    identity = state["identity"]
+    algo = build_algorithm(cfg, identity["obs_dim"], identity["act_dim"])
+    algo.load_state_dict(state["algorithm"])

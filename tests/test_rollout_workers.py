@@ -15,8 +15,8 @@ import torch
 from helpers import REPO, failing_point_circle, point_circle_failing_in_workers
 
 import tasks
-from algorithms.observation_normalizer import ObservationNormalizer
-from algorithms.policy import GaussianPolicy
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
 from safebench.errors import ResourceError
 from safebench.rollout_workers import EnvWorkerError, ParallelRolloutCollector, SharedArrays
 from safebench.sampler import make_collector
@@ -149,8 +149,8 @@ import sys, torch
 from functools import partial
 sys.path.insert(0, {repo!r})
 import tasks
-from algorithms.observation_normalizer import ObservationNormalizer
-from algorithms.policy import GaussianPolicy
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
 from safebench.sampler import make_collector
 if __name__ == "__main__":
     collector = make_collector(partial(tasks.make, "point_circle"), 4, GaussianPolicy(9, 2),

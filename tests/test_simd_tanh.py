@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from algorithms.mlp import build_mlp
-from algorithms.simd_tanh import SimdTanh, simd_tanh
+from algorithms.core.mlp import build_mlp
+from algorithms.core.simd_tanh import SimdTanh, simd_tanh
 
 
 def test_values_within_two_ulp_of_the_exact_tanh():

@@ -2,16 +2,16 @@
 
 import torch
 
-from algorithms.conjugate_gradient import conjugate_gradient
-from algorithms.fisher_vector_product import (
+from algorithms.core.conjugate_gradient import conjugate_gradient
+from algorithms.core.fisher_vector_product import (
     has_tanh_mlp_mean,
     make_fisher_vector_product,
     make_hessian_vector_product,
     mean_kl,
 )
-from algorithms.line_search import backtracking_line_search
-from algorithms.mlp import flat_params, set_flat_params
-from algorithms.policy import GaussianPolicy
+from algorithms.core.line_search import backtracking_line_search
+from algorithms.core.mlp import flat_params, set_flat_params
+from algorithms.core.policy import GaussianPolicy
 
 
 def test_conjugate_gradient_solves_random_spd_system():

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from algorithms.conjugate_gradient import conjugate_gradient
-from algorithms.fisher_vector_product import make_hessian_vector_product
-from algorithms.line_search import backtracking_line_search
-from algorithms.mlp import flat_grad, flat_params, set_flat_params
-from algorithms.value_critic import ValueCritic
+from algorithms.core.conjugate_gradient import conjugate_gradient
+from algorithms.core.fisher_vector_product import make_hessian_vector_product
+from algorithms.core.line_search import backtracking_line_search
+from algorithms.core.mlp import flat_grad, flat_params, set_flat_params
+from algorithms.core.value_critic import ValueCritic
 
 
 class TrustRegionCritic(ValueCritic):

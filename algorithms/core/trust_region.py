@@ -13,11 +13,11 @@ import math
 import numpy as np
 import torch
 
-from algorithms.actor_critic import ActorCritic, UpdateData, surrogate
-from algorithms.conjugate_gradient import conjugate_gradient
-from algorithms.fisher_vector_product import make_fisher_vector_product, mean_kl
-from algorithms.line_search import backtracking_line_search
-from algorithms.mlp import flat_grad, flat_params, set_flat_params
+from algorithms.core.actor_critic import ActorCritic, UpdateData, surrogate
+from algorithms.core.conjugate_gradient import conjugate_gradient
+from algorithms.core.fisher_vector_product import make_fisher_vector_product, mean_kl
+from algorithms.core.line_search import backtracking_line_search
+from algorithms.core.mlp import flat_grad, flat_params, set_flat_params
 
 
 class TrustRegionAlgorithm(ActorCritic):

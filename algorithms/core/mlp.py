@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from algorithms.simd_tanh import SimdTanh
+from algorithms.core.simd_tanh import SimdTanh
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import torch
 from torch.distributions import Distribution, kl_divergence
 
-from algorithms.mlp import flat_grad
-from algorithms.policy import GaussianPolicy
-from algorithms.simd_tanh import SimdTanh, numpy_tanh
+from algorithms.core.mlp import flat_grad
+from algorithms.core.policy import GaussianPolicy
+from algorithms.core.simd_tanh import SimdTanh, numpy_tanh
 
 
 def mean_kl(policy: GaussianPolicy, obs: torch.Tensor, old_mean: torch.Tensor, old_log_std: torch.Tensor,

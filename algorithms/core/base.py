@@ -5,8 +5,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
-from algorithms.policy import GaussianPolicy
-from algorithms.rollout_batch import RolloutBatch
+from algorithms.core.policy import GaussianPolicy
+from algorithms.core.rollout_batch import RolloutBatch
 
 
 class Algorithm(abc.ABC):

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from algorithms.mlp import build_mlp
-from algorithms.rollout_batch import RolloutBatch
+from algorithms.core.mlp import build_mlp
+from algorithms.core.rollout_batch import RolloutBatch
 
 
 def hazard_targets(costs: np.ndarray, episode_end: np.ndarray, horizon: int) -> np.ndarray:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from algorithms.actor_critic import UpdateData, penalize, standardize
-from algorithms.rollout_batch import RolloutBatch
-from algorithms.trust_region import TrustRegionAlgorithm
+from algorithms.core.actor_critic import UpdateData, penalize, standardize
+from algorithms.core.rollout_batch import RolloutBatch
+from algorithms.core.trust_region import TrustRegionAlgorithm
 
 
 class PenalizedTrustRegion(TrustRegionAlgorithm):

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.distributions import Independent, Normal
 
-from algorithms.mlp import build_mlp
+from algorithms.core.mlp import build_mlp
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 

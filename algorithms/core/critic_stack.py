@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from algorithms.simd_tanh import SimdTanh
+from algorithms.core.simd_tanh import SimdTanh
 
 if TYPE_CHECKING:
-    from algorithms.value_critic import ValueCritic
+    from algorithms.core.value_critic import ValueCritic
 
 
 def _linear_layers(critic: ValueCritic) -> list[nn.Linear]:

@@ -2,8 +2,10 @@
 
 After the actor-critic preparation, the policy takes Adam steps on ``policy_loss`` over a few epochs
 of shuffled minibatches, stopping early once the mean KL to the old policy exceeds ``target_kl``.
-Subclasses say only what differs: the advantage the policy ascends (``policy_advantages``), the
-loss (``policy_loss``, PPO's clipped surrogate by default) and what happens around the step.
+Subclasses say only what differs: the advantage the policy ascends (``policy_advantages``), the cost
+advantages the loss sees (``policy_cost_advantages``), the loss (``policy_loss``, PPO's clipped
+surrogate by default) and what happens around the step. Each ``Minibatch`` carries the batch's
+scalars too (J_C, d, T-bar), so a loss needs nothing stashed on ``self``.
 """
 
 from __future__ import annotations
@@ -15,20 +17,25 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from algorithms.actor_critic import ActorCritic, UpdateData
-from algorithms.fisher_vector_product import mean_kl
+from algorithms.core.actor_critic import ActorCritic, UpdateData
+from algorithms.core.fisher_vector_product import mean_kl
 
 
 @dataclass
 class Minibatch:
-    """A slice of the batch, with the old policy's parameters for ratios and per-state KLs."""
+    """A slice of the batch, with the old policy's parameters for ratios and per-state KLs, and the
+    batch's cost scalars, so that a loss needs no state stashed on the algorithm."""
 
     obs: torch.Tensor
     actions: torch.Tensor
     old_log_probs: torch.Tensor
-    advantages: torch.Tensor  # what ``policy_advantages`` returned for these samples
+    advantages: torch.Tensor  # what ``policy_advantages`` returned for these samples: (B,) or (B, ...)
     old_mean: torch.Tensor
     old_log_std: torch.Tensor
+    cost_advantages: torch.Tensor  # what ``policy_cost_advantages`` returned: (B, k) by default, or (B,)
+    episode_costs: np.ndarray  # (k,) J_C: the batch's mean undiscounted episode cost per constraint
+    cost_limits: np.ndarray  # (k,) d: the limit per constraint
+    mean_episode_length: float  # T-bar: scales a per-step cost surrogate to the trajectory's
 
 
 def ppo_clip_loss(log_ratio: torch.Tensor, advantages: torch.Tensor, clip: float) -> torch.Tensor:
@@ -104,6 +111,10 @@ class FirstOrderAlgorithm(ActorCritic):
         """The mean KL the epochs stop on: KL(pi_k || pi), as OmniSafe; FOCOPS's authors use the reverse."""
         return float(mean_kl(self.policy, data.obs, old_mean, old_log_std))
 
+    def policy_cost_advantages(self, data: UpdateData) -> torch.Tensor:
+        """The cost advantages the loss sees, (B, k): UpdateData's centred A_Ck, one column per constraint."""
+        return data.cost_advantages.T
+
     def policy_loss(self, batch: Minibatch) -> torch.Tensor:
         """PPO's clipped surrogate; FOCOPS replaces it."""
         log_ratio = self.policy.distribution(batch.obs).log_prob(batch.actions) - batch.old_log_probs
@@ -112,6 +123,7 @@ class FirstOrderAlgorithm(ActorCritic):
     def policy_step(self, data: UpdateData) -> dict[str, float]:
         """Epochs of minibatch steps until the budget or until KL > target_kl after an epoch."""
         advantages = self.policy_advantages(data).detach()
+        cost_advantages = self.policy_cost_advantages(data).detach()
         with torch.no_grad():
             old_mean = self.policy.mean_net(data.obs)
             old_log_std = self.policy.effective_log_std().detach().clone()
@@ -120,7 +132,8 @@ class FirstOrderAlgorithm(ActorCritic):
             for epochs in range(1, self.update_epochs + 1):
                 for idx in minibatch_indices(len(data.obs), self.minibatch_size, self.rng):
                     batch = Minibatch(data.obs[idx], data.actions[idx], data.old_log_probs[idx], advantages[idx],
-                                      old_mean[idx], old_log_std)
+                                      old_mean[idx], old_log_std, cost_advantages[idx], data.episode_costs,
+                                      self.cost_limits, data.mean_episode_length)
                     losses.append(self.minibatch_step(batch))
                 with torch.no_grad():
                     kl = self.early_stop_kl(data, old_mean, old_log_std)

@@ -15,14 +15,14 @@ from functools import partial
 import numpy as np
 import torch
 
-from algorithms.advantage_estimation import compute_gae
-from algorithms.base import Algorithm
-from algorithms.cost_shaping import CostShaper
-from algorithms.critic_stack import fit_critics
-from algorithms.policy import GaussianPolicy
-from algorithms.rollout_batch import RolloutBatch
-from algorithms.trust_region_critic import TrustRegionCritic
-from algorithms.value_critic import ValueCritic
+from algorithms.core.advantage_estimation import compute_gae
+from algorithms.core.base import Algorithm
+from algorithms.core.cost_shaping import CostShaper
+from algorithms.core.critic_stack import fit_critics
+from algorithms.core.policy import GaussianPolicy
+from algorithms.core.rollout_batch import RolloutBatch
+from algorithms.core.trust_region_critic import TrustRegionCritic
+from algorithms.core.value_critic import ValueCritic
 
 
 @dataclass

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from algorithms.critic_stack import CriticStack
-from algorithms.mlp import build_mlp
+from algorithms.core.critic_stack import CriticStack
+from algorithms.core.mlp import build_mlp
 
 
 class ValueCritic(nn.Module):
