@@ -153,7 +153,7 @@ def test_curves_csv_is_tidy_one_row_per_update(report):
 
 def test_markdown_and_latex_tables(report):
     markdown = (report / "summary.md").read_text()
-    assert "| point_circle | trpo | 3 | 38.00 [" in markdown and "| 2/3 |" in markdown
+    assert "| point_circle | TRPO (trpo) | 3 | 38.00 [" in markdown and "| 2/3 |" in markdown
     latex = (report / "summary.tex").read_text()
     assert r"\begin{tabular}" in latex and r"fixed\_penalty(beta=50)" in latex and r"\toprule" in latex
 
@@ -341,13 +341,13 @@ def test_multi_constraint_finals_and_curves_have_one_series_per_constraint(multi
 def test_multi_constraint_markdown_and_latex(multi_report):
     lines = (multi_report / "summary.md").read_text().splitlines()
     assert lines[2].startswith("| Task | Algorithm | Constraint | Seeds | Return |")
-    every = [line for line in lines if line.startswith("| point_multi | cpo | all | 3 | 38.00 [")]
+    every = [line for line in lines if line.startswith("| point_multi | CPO (cpo) | all | 3 | 38.00 [")]
     assert len(every) == 1 and every[0].endswith("| - | - | - | - | 1/3 | - | - |"), every
-    position = [line for line in lines if line.startswith("| point_multi | cpo | position | 3 |")]
+    position = [line for line in lines if line.startswith("| point_multi | CPO (cpo) | position | 3 |")]
     assert len(position) == 1 and position[0].endswith("| 5.00 | 2/3 | 0.200 | 20.00 |"), position
-    assert "| point_circle | trpo | cost | 1 |" in "\n".join(lines) and "row 'all'" in lines[-1]
+    assert "| point_circle | TRPO (trpo) | cost | 1 |" in "\n".join(lines) and "row 'all'" in lines[-1]
     latex = (multi_report / "summary.tex").read_text()
-    assert r"\begin{tabular}{lllrrrrrrrrr}" in latex and "point\\_multi & cpo & all & 3" in latex
+    assert r"\begin{tabular}{lllrrrrrrrrr}" in latex and "point\\_multi & CPO (cpo) & all & 3" in latex
 
 
 @pytest.mark.parametrize("name, min_aspect", [("learning_curves", 1.0), ("final_scatter", 0.6)])
@@ -425,3 +425,12 @@ def test_report_out_onto_a_file_is_one_clear_error(runs_root, tmp_path, capsys):
     assert "is an existing file" in capsys.readouterr().err and existing.read_text() == "keep me"
     assert report_main([str(runs_root), "--out", str(existing / "report")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_legends_and_tables_give_the_papers_names_next_to_the_config_names():
+    from safebench.report.paper_names import display_name
+
+    assert display_name("lagrangian") == "PDO (lagrangian)"
+    assert display_name("fixed_penalty(beta=5)") == "FPO beta=5 (fixed_penalty(beta=5))"
+    assert display_name("cpo(cost_shaping)") == "CPO cost_shaping (cpo(cost_shaping))"
+    assert display_name("ppo_lagrangian") == "ppo_lagrangian"  # not in the paper: unchanged

@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from safebench.report.paper_names import display_name
 from safebench.report.run_loading import SINGLE_COST_NAME
 
 PANEL_SIZE = (4.0, 3.0)  # inches per panel
@@ -51,7 +52,7 @@ def shared_legend(figure: Figure, axes: list[list], colours: dict[str, tuple], l
         if ax.get_legend() is not None:
             ax.get_legend().remove()
     style = {"marker": "o", "linestyle": ""} if points else {"linewidth": 2}
-    handles = [Line2D([], [], color=colour, label=algo, **style) for algo, colour in colours.items()]
+    handles = [Line2D([], [], color=colour, label=display_name(algo), **style) for algo, colour in colours.items()]
     handles.append(Line2D([], [], label=limit_label, **LIMIT_STYLE))
     columns = min(len(handles), 2 * len(axes[0]))  # about two entries fit under each panel
     figure.legend(handles=handles, loc="outside lower center", ncols=columns, fontsize="small", frameon=False)

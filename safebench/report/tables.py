@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from safebench.report import statistics as st
+from safebench.report.paper_names import display_name
 from safebench.report.run_loading import ALL_CONSTRAINTS, COST_COLUMNS, Constraint, Run
 
 IDENTITY = ["task", "algo", "seed"]
@@ -210,7 +211,7 @@ def display_table(summary: pd.DataFrame) -> pd.DataFrame:
 
     display = pd.DataFrame({
         "Task": summary["task"],
-        "Algorithm": summary["algo"],
+        "Algorithm": summary["algo"].map(display_name),
         "Seeds": summary["n_seeds"].astype(int).astype(str),
         "Return": [with_ci(r, "return") for _, r in summary.iterrows()],
         "Return IQM": summary["return_iqm"].map(number_text),
