@@ -14,7 +14,10 @@ from helpers import bandit_batch, run_cli
 
 from algorithms.core.first_order import FirstOrderAlgorithm
 from algorithms.core.trust_region import TrustRegionAlgorithm
+from algorithms.crpo import CRPO
+from algorithms.cup import CUP
 from algorithms.focops import FOCOPS
+from algorithms.p3o import P3O
 from algorithms.pcpo import PCPO
 from algorithms.pid_lagrangian import PIDLagrangian
 from algorithms.ppo_lagrangian import PPOLagrangian
@@ -34,6 +37,9 @@ NEW = [
     New("pid_lagrangian", PIDLagrangian, "lagrange_multiplier"),
     New("pcpo", PCPO, "pcpo_projection"),
     New("focops", FOCOPS, "lagrange_multiplier"),
+    New("cup", CUP, "lagrange_multiplier"),
+    New("p3o", P3O, None),
+    New("crpo", CRPO, None),
 ]
 PARAMS = [pytest.param(new, id=new.name) for new in NEW]
 
