@@ -25,7 +25,7 @@ def crpo_target(episode_costs: np.ndarray, cost_limits: np.ndarray, tolerance: f
 class CRPO(TrustRegionAlgorithm):
     """TRPO on the reward when feasible within eta, on minus the violated cost otherwise."""
 
-    def __init__(self, *args, crpo_tolerance: float = 2.0, **kwargs) -> None:
+    def __init__(self, *args, crpo_tolerance: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.tolerance = float(crpo_tolerance)
 
