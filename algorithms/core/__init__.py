@@ -1,0 +1,1 @@
+"""Machinery shared by several algorithms (off-policy: the replay buffer and the base class)."""
