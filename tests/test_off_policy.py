@@ -91,6 +91,30 @@ def test_off_policy_settings_are_checked_before_the_run(tmp_path, override, mess
     assert "Traceback" not in result.stderr
 
 
+def test_report_and_status_read_an_off_policy_run_in_process(tmp_path, capsys):
+    """The fast check: one tiny run written by train(), read by the report's and the status's main()."""
+    from safebench.report.__main__ import main as report_main
+    from safebench.status import main as status_main
+    from safebench.trainer import train
+
+    from omegaconf import OmegaConf
+
+    from safebench.run_directory import resolved_config
+
+    run_dir = tmp_path / "sweep" / "point_circle" / "td3_lagrangian" / "seed4"
+    cfg = _compose(["+algo=td3_lagrangian", *TINY, "train.total_steps=600", "hydra.job.chdir=false"])
+    train(cfg, run_dir)
+    (run_dir / ".hydra").mkdir()
+    OmegaConf.save(OmegaConf.create(resolved_config(cfg)), run_dir / ".hydra" / "config.yaml")  # as Hydra does
+    assert report_main([str(tmp_path / "sweep")]) == 0
+    summary = (tmp_path / "sweep" / "report" / "summary.md").read_text()
+    assert "td3_lagrangian" in summary
+    assert "skipped" not in capsys.readouterr().err.lower()
+    assert status_main([str(tmp_path / "sweep")]) == 0
+    assert "1 / 1" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # about 60 s on a busy 2-core machine: four runs, report and status as subprocesses
 def test_report_and_status_read_an_off_policy_sweep_with_an_on_policy_one(tmp_path):
     sweep = tmp_path / "sweep"
     tiny = [a for a in TINY if not a.startswith("algo.")]  # (a multirun over algorithms takes no algo.* override)
