@@ -136,3 +136,22 @@ def test_report_and_status_read_an_off_policy_sweep_with_an_on_policy_one(tmp_pa
                             cwd=tmp_path, timeout=120)
     assert status.returncode == 0, status.stderr[-2000:]
     assert "4 of 4" in status.stdout or "4/4" in status.stdout, status.stdout
+
+
+@pytest.mark.parametrize("task", ["point_circle", "point_gather"])
+def test_off_policy_experiment_jobs_are_valid_with_their_budgets(task):
+    from omegaconf import OmegaConf
+
+    from safebench.config_validation import validate_config
+
+    cfg = _compose(["+experiment=off_policy"])
+    assert OmegaConf.to_container(cfg.hydra.sweeper.params) == {
+        "+task": "point_circle,point_gather", "seed": "0,1,2",
+        "+algo": "cpo,ppo_lagrangian,sac_lagrangian,td3_lagrangian,ddpg_lagrangian"}
+    for algo, steps in (("cpo", 5_000_000), ("ppo_lagrangian", 5_000_000), ("sac_lagrangian", 300_000),
+                        ("td3_lagrangian", 300_000), ("ddpg_lagrangian", 300_000)):
+        job = ["+experiment=off_policy", f"+task={task}", f"+algo={algo}", "seed=0"]
+        cfg = _compose(job)
+        assert cfg.train.total_steps == steps and validate_config(cfg) == [], algo
+        smoke = _compose([*job, "+budget=smoke"])
+        assert smoke.train.total_steps == 8000 and validate_config(smoke) == [], algo
