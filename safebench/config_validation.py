@@ -49,7 +49,8 @@ def validate_config(cfg: DictConfig) -> list[str]:
     _number(cfg, "train.inference_batch", integer=True, minimum=1, problems=problems)
     for key, minimum in (("start_steps", 0), ("update_every", 1), ("updates_per_step", 0), ("log_every", 1),
                          ("buffer_size", 1)):
-        _number(cfg, f"train.{key}", integer=True, minimum=minimum, problems=problems)
+        if not (key == "log_every" and OmegaConf.select(cfg, "train.log_every") == "auto"):
+            _number(cfg, f"train.{key}", integer=True, minimum=minimum, problems=problems)
     if horizon and batch and batch < horizon:
         problems.append(f"train.batch_size ({batch}) is smaller than one episode (task.horizon = {horizon})")
     elif horizon and batch and num_envs and math.ceil(batch / num_envs) < horizon:
@@ -116,12 +117,12 @@ def _check_off_policy(cfg: DictConfig, horizon: int) -> list[str]:
     """An off-policy run's windows must hold whole episodes, and its buffer stores raw observations."""
     from hydra.utils import get_class
 
-    from safebench.off_policy import learns_from_replay
+    from safebench.off_policy import learns_from_replay, log_every
 
     if not learns_from_replay(get_class(cfg.algo._target_)):
         return []
     problems = []
-    per_env = math.ceil(int(cfg.train.log_every) / int(cfg.train.num_envs))
+    per_env = math.ceil(log_every(cfg) / int(cfg.train.num_envs))
     if per_env < horizon:
         problems.append(f"train.log_every / train.num_envs = {per_env} steps per environment is shorter than one "
                         f"episode (task.horizon = {horizon}): each log_every window starts from fresh resets, so no "

@@ -39,6 +39,16 @@ def learns_from_replay(algo: Any) -> bool:
     return bool(getattr(algo, "learns_from_replay", False))
 
 
+DEFAULT_LOG_EVERY = 2000  # OmniSafe's off-policy epoch (update_cycle)
+
+
+def log_every(cfg: DictConfig) -> int:
+    """train.log_every, where ``auto`` is 2000 or one episode in each environment, whichever is more."""
+    if cfg.train.log_every == "auto":
+        return max(DEFAULT_LOG_EVERY, int(cfg.train.num_envs) * int(cfg.task.horizon))
+    return int(cfg.train.log_every)
+
+
 @dataclass
 class OffPolicySchedule:
     """When to act randomly, when to update and when to log, in env steps (summed over environments)."""
@@ -54,7 +64,7 @@ class OffPolicySchedule:
     @classmethod
     def from_config(cls, cfg: DictConfig) -> "OffPolicySchedule":
         t = cfg.train
-        return cls(int(t.total_steps), int(t.log_every), int(t.start_steps), int(t.update_every),
+        return cls(int(t.total_steps), log_every(cfg), int(t.start_steps), int(t.update_every),
                    int(t.updates_per_step), int(t.buffer_size), int(t.num_envs))
 
     @property

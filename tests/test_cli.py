@@ -47,7 +47,8 @@ def test_every_algorithm_and_task_config_composes():
 BAD_INPUTS = {
     "missing algo": (["+task=point_circle"], ["+algo=NAME", "cpo", "trpo", "lagrangian", "fixed_penalty"]),
     "missing task": (["+algo=cpo"], ["+task=NAME", "point_circle"]),
-    "unknown algo": (["+algo=sac", "+task=point_circle"], ["Unknown algorithm 'sac'", "cpo, fixed_penalty"]),
+    "unknown algo": (["+algo=sac", "+task=point_circle"],
+                     ["Unknown algorithm 'sac'", "Available algorithms: cpo, ddpg_lagrangian, fixed_penalty"]),
     "unknown task": (["+algo=cpo", "+task=moon_walk"], ["Unknown task 'moon_walk'", "point_circle"]),
     "unknown key": (["+algo=cpo", "+task=point_circle", "train.speed=3"], ["train.speed"]),
     "unknown algo key": (["+algo=cpo", "+task=point_circle", "+algo.temperature=3"], ["temperature"]),
