@@ -3,7 +3,8 @@
 Prints one JSON line per figure: raw MuJoCo physics on all cores, the harness's sampling rate and
 its ratio to raw physics, the update's share of an iteration at the configured batch size, and
 end-to-end training env-steps/s. For an off-policy algorithm an iteration is one ``train.log_every``
-window with its gradient steps (after the random start, untimed), and it also prints gradient steps/s. Compare ratios measured in one run, never absolute times.
+window with its gradient steps (after the random start, untimed), and it also prints gradient steps/s.
+Compare ratios measured in one run, never absolute times.
 """
 
 from __future__ import annotations
