@@ -212,13 +212,23 @@ class StatsMean:
 
 
 class EnvUnits:
-    """The algorithm's actor seen from the evaluator: mean actions mapped from [-1, 1] onto the action box."""
+    """An off-policy algorithm's actor seen from the evaluator and the renderer: actions mapped from [-1, 1]
+    onto the action box."""
 
-    def __init__(self, policy, low: np.ndarray, high: np.ndarray) -> None:
-        self.policy, self.low, self.high = policy, torch.from_numpy(low), torch.from_numpy(high)
+    def __init__(self, algo, low: np.ndarray, high: np.ndarray) -> None:
+        self.algo = algo
+        self.low, self.high = torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
+
+    def _to_box(self, actions: torch.Tensor) -> torch.Tensor:
+        return self.low + (actions + 1) * 0.5 * (self.high - self.low)
 
     def mean_action(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.low + (self.policy.mean_action(obs.float()) + 1) * 0.5 * (self.high - self.low)
+        """The deterministic action (evaluation, ``render --deterministic``)."""
+        return self._to_box(self.algo.policy.mean_action(obs.float()))
+
+    def act(self, obs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, None]:
+        """The exploring action (the renderer's default); no log-probability."""
+        return self._to_box(self.algo.explore(obs.float(), generator)), None
 
 
 def free_disk_bytes(directory: Path) -> int:

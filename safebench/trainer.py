@@ -125,7 +125,7 @@ class Components:
         """What the evaluator acts with: the policy, or an off-policy actor mapped onto the action box."""
         if self.schedule is None:
             return self.algo.policy
-        return EnvUnits(self.algo.policy, self.collector.low, self.collector.high)
+        return EnvUnits(self.algo, self.collector.low, self.collector.high)
 
     def iteration(self, seeds: list[int]) -> tuple[RolloutBatch, dict[str, float], float, float]:
         """Sample one batch and update on it: (batch, diagnostics, sampling seconds, update seconds)."""

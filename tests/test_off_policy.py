@@ -6,6 +6,7 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
 from helpers import run_cli
 from test_resume import curve, kill_after_rows
 
@@ -112,6 +113,13 @@ def test_report_and_status_read_an_off_policy_run_in_process(tmp_path, capsys):
     assert "skipped" not in capsys.readouterr().err.lower()
     assert status_main([str(tmp_path / "sweep")]) == 0
     assert "1 / 1" in capsys.readouterr().out
+    from safebench.render import build_policy  # the renderer rebuilds the actor on the task's action box
+
+    actor, _ = build_policy(OmegaConf.load(run_dir / ".hydra" / "config.yaml"),
+                            load_checkpoint(checkpoint_path(run_dir), {}), obs_dim=9, act_dim=2)
+    obs = torch.randn(5, 9)
+    assert actor.mean_action(obs).shape == (5, 2) and actor.mean_action(obs).abs().max() <= 1.0
+    assert not torch.equal(actor.act(obs, torch.Generator())[0], actor.mean_action(obs))  # exploring
 
 
 @pytest.mark.slow  # about 60 s on a busy 2-core machine: four runs, report and status as subprocesses
