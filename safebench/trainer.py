@@ -24,6 +24,15 @@ from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoi
 from safebench.constraints import Constraints
 from safebench.errors import NonFiniteError
 from safebench.evaluation import Evaluator
+from safebench.off_policy import (
+    EnvUnits,
+    OffPolicySchedule,
+    TransitionCollector,
+    WindowResult,
+    check_buffer_room,
+    learns_from_replay,
+    run_window,
+)
 from safebench.parallelism import Parallelism
 from safebench.run_directory import config_identity, prepare_run_dir, resolved_config
 from safebench.run_files import (
@@ -36,15 +45,6 @@ from safebench.run_files import (
     now_iso,
 )
 from safebench.run_end import TimeLeft, duration, job_prefix
-from safebench.off_policy import (
-    EnvUnits,
-    OffPolicySchedule,
-    TransitionCollector,
-    WindowResult,
-    check_buffer_room,
-    learns_from_replay,
-    run_window,
-)
 from safebench.sampler import RolloutCollector, make_collector
 from safebench.seeding import episode_seeds, seed_everything
 from safebench.vector_env import probe_spaces
