@@ -18,7 +18,7 @@ from torch.distributions import Independent, Normal, kl_divergence
 from algorithms.core.actor_critic import UpdateData, standardize
 from algorithms.core.first_order import FirstOrderAlgorithm, minibatch_indices, one_thread
 from algorithms.core.fisher_vector_product import mean_kl
-from algorithms.ppo_lagrangian import LagrangeMultiplier
+from algorithms.core.lagrange_multiplier import LagrangeMultiplier
 
 
 def cup_coefficient(gamma: float, gae_lambda: float) -> float:

@@ -8,48 +8,12 @@ projected onto [0, lambda_max]. With several constraints, one multiplier per con
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 
 from algorithms.core.actor_critic import UpdateData, penalize, standardize
 from algorithms.core.first_order import FirstOrderAlgorithm
-
-
-class LagrangeMultiplier:
-    """lambda >= 0 moved by an optimizer along dL/dlambda = J_C - d, then clipped to [0, upper].
-
-    ``count`` multipliers side by side (one per constraint) when ``step`` gets a vector of violations.
-    """
-
-    def __init__(self, init: float, lr: float, optimizer: str = "adam", upper: float | None = None,
-                 count: int = 1) -> None:
-        optimizers = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
-        if optimizer not in optimizers:
-            raise ValueError(f"lambda_optimizer must be one of {sorted(optimizers)}, got {optimizer!r}")
-        self.value = torch.nn.Parameter(torch.full((count,), float(init)))
-        self.optimizer = optimizers[optimizer]([self.value], lr=lr)
-        self.upper = upper
-
-    def step(self, violation) -> float | np.ndarray:
-        """Ascend lambda . violation (violation = J_C - d, a float or one per multiplier); return the new lambda."""
-        self.optimizer.zero_grad(set_to_none=True)
-        (-self.value * torch.as_tensor(violation, dtype=torch.float32)).sum().backward()
-        self.optimizer.step()
-        with torch.no_grad():
-            self.value.clamp_(0.0, self.upper)
-        values = self.value.detach().double().numpy()
-        return float(values[0]) if np.ndim(violation) == 0 else values
-
-    def state(self) -> dict:
-        """A copy: the optimizer's live moment tensors would otherwise be shared with whoever loads it."""
-        return copy.deepcopy({"value": self.value.detach().tolist(), "optimizer": self.optimizer.state_dict()})
-
-    def load_state(self, state: dict) -> None:
-        with torch.no_grad():
-            self.value.copy_(torch.as_tensor(state["value"], dtype=torch.float32))
-        self.optimizer.load_state_dict(state["optimizer"])
+from algorithms.core.lagrange_multiplier import LagrangeMultiplier
 
 
 def penalized_advantages(reward_adv: torch.Tensor, cost_adv: torch.Tensor, multiplier) -> torch.Tensor:

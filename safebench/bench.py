@@ -4,7 +4,9 @@ Prints one JSON line per figure: the physics alone on all cores (the raw referen
 model, random controls, ``mj_step`` with the task's frame skip, ``mj_resetData`` when the robot falls,
 and no Python env code; see ``RawPhysics``), the harness's sampling rate and its ratio to that
 reference, the update's share of an iteration at the configured batch size, and end-to-end training
-env-steps/s. Compare ratios measured in one run, never absolute times.
+env-steps/s. For an off-policy algorithm an iteration is one ``train.log_every`` window with its
+gradient steps (after the random start, untimed), and it also prints gradient steps/s.
+Compare ratios measured in one run, never absolute times.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ def training_rates(cfg: DictConfig) -> dict[str, float]:
     from safebench.trainer import build_components
 
     parts = build_components(cfg)
+    if parts.schedule is not None:
+        return off_policy_rates(cfg, parts)
     try:
         warm_up = min(parts.budget.steps_per_env, 2 * int(cfg.task.horizon))
         parts.algo.update(parts.collector.collect(warm_up, episode_seeds(0, 0, parts.budget.num_envs)))
@@ -128,6 +132,38 @@ def training_rates(cfg: DictConfig) -> dict[str, float]:
             "eval_fraction": eval_s / (eval_s + every * iteration_s) if every > 0 else 0.0}
 
 
+def off_policy_rates(cfg: DictConfig, parts) -> dict[str, float]:
+    """training_rates for an off-policy algorithm: after the random start (not timed), ``bench.updates`` windows
+    of ``train.log_every`` env steps, each with its gradient steps (the update share)."""
+    from safebench.off_policy import run_window
+    from safebench.seeding import episode_seeds
+
+    schedule, env_steps, window = parts.schedule, 0, 0
+    sample_s = update_s = 0.0
+    gradient_steps = 0
+    try:
+        while env_steps < schedule.start_steps:  # fill the buffer with the random start, as a run does
+            run_window(parts.collector, parts.replay, parts.algo, schedule, env_steps,
+                       episode_seeds(int(cfg.seed), window, schedule.num_envs), parts.parallelism)
+            env_steps, window = env_steps + schedule.window_steps, window + 1
+        for _ in range(int(cfg.bench.updates)):
+            result = run_window(parts.collector, parts.replay, parts.algo, schedule, env_steps,
+                                episode_seeds(int(cfg.seed), window, schedule.num_envs), parts.parallelism)
+            env_steps, window = env_steps + schedule.window_steps, window + 1
+            sample_s, update_s = sample_s + result.sample_s, update_s + result.update_s
+            gradient_steps += int(result.stats["gradient_steps"])
+        eval_s = evaluation_seconds(cfg, parts)
+    finally:
+        parts.collector.close()
+    steps = schedule.window_steps * int(cfg.bench.updates)
+    every = int(OmegaConf.select(cfg, "eval.every", default=0))
+    return {"workers": 0, "sampling": steps / sample_s, "update_fraction": update_s / (sample_s + update_s),
+            "end_to_end": steps / (sample_s + update_s), "batch_size": schedule.window_steps,
+            "gradient_steps_per_s": gradient_steps / max(update_s, 1e-9),
+            "eval_fraction": eval_s / (eval_s + every * (sample_s + update_s) / int(cfg.bench.updates))
+            if every > 0 else 0.0}
+
+
 def evaluation_seconds(cfg: DictConfig, parts) -> float:
     """Wall time of one deterministic evaluation at the run's settings (eval.episodes), as the trainer runs it."""
     from safebench.evaluation import Evaluator
@@ -140,7 +176,7 @@ def evaluation_seconds(cfg: DictConfig, parts) -> float:
     try:
         start = time.perf_counter()
         parts.parallelism.for_sampling()
-        evaluator.run(parts.algo.policy, parts.normalizer, epoch=1)
+        evaluator.run(parts.acting_policy, parts.normalizer, epoch=1)
         return time.perf_counter() - start
     finally:
         evaluator.close()
@@ -172,7 +208,8 @@ def benchmark(cfg: DictConfig) -> list[dict]:
                   "eval_every": int(OmegaConf.select(cfg, "eval.every", default=0)),
                   "eval_episodes": int(OmegaConf.select(cfg, "eval.episodes", default=0))},
         common | {"figure": "learner_peak_rss_mib", "value": peak_rss_mib},
-    ]
+    ] + ([common | {"figure": "gradient_steps_per_s", "value": rates["gradient_steps_per_s"],
+                    "batch_size": rates["batch_size"]}] if "gradient_steps_per_s" in rates else [])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -47,6 +47,10 @@ def validate_config(cfg: DictConfig) -> list[str]:
             _number(cfg, key, integer=True, minimum=minimum, problems=problems)
     _number(cfg, "train.checkpoint_every", integer=True, minimum=1, problems=problems)
     _number(cfg, "train.inference_batch", integer=True, minimum=1, problems=problems)
+    for key, minimum in (("start_steps", 0), ("update_every", 1), ("updates_per_step", 0), ("log_every", 1),
+                         ("buffer_size", 1)):
+        if not (key == "log_every" and OmegaConf.select(cfg, "train.log_every") == "auto"):
+            _number(cfg, f"train.{key}", integer=True, minimum=minimum, problems=problems)
     if horizon and batch and batch < horizon:
         problems.append(f"train.batch_size ({batch}) is smaller than one episode (task.horizon = {horizon})")
     elif horizon and batch and num_envs and math.ceil(batch / num_envs) < horizon:
@@ -58,6 +62,8 @@ def validate_config(cfg: DictConfig) -> list[str]:
         problems.append(f"logger.wandb.mode must be one of {', '.join(WANDB_MODES)}, got {cfg.logger.wandb.mode!r}")
     if not problems:
         problems += _check_task_params(cfg) + _check_algorithm(cfg)
+    if not problems:
+        problems += _check_off_policy(cfg, horizon)
     if not problems:
         from safebench.constraints import Constraints
         from safebench.memory_estimate import memory_problems
@@ -148,6 +154,26 @@ def _unknown_algorithm_keys(algo: DictConfig) -> list[str]:
     return [f"Unknown key(s) {', '.join(f'algo.{k}' for k in unknown)} for algorithm {algo.name!r} "
             f"({algo._target_}, set in conf/algo/{algo.name}.yaml or on the command line).{hints} "
             f"Valid keys of {algo.name}: {', '.join(valid)}"]
+
+
+def _check_off_policy(cfg: DictConfig, horizon: int) -> list[str]:
+    """An off-policy run's windows must hold whole episodes, and its buffer stores raw observations."""
+    from hydra.utils import get_class
+
+    from safebench.off_policy import learns_from_replay, log_every
+
+    if not learns_from_replay(get_class(cfg.algo._target_)):
+        return []
+    problems = []
+    per_env = math.ceil(log_every(cfg) / int(cfg.train.num_envs))
+    if per_env < horizon:
+        problems.append(f"train.log_every / train.num_envs = {per_env} steps per environment is shorter than one "
+                        f"episode (task.horizon = {horizon}): each log_every window starts from fresh resets, so no "
+                        f"episode would complete; raise train.log_every or lower train.num_envs")
+    if cfg.train.normalize_obs:
+        problems.append(f"train.normalize_obs=true is not supported by the off-policy algorithm {cfg.algo.name!r}: "
+                        f"its replay buffer holds raw observations; leave it false")
+    return problems
 
 
 MIN_FREE_BYTES = 100 * 2**20  # checkpoints and progress files of a run fit easily in this

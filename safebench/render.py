@@ -98,6 +98,8 @@ def build_policy(cfg: DictConfig, state: dict, obs_dim: int, act_dim: int):
     from algorithms.core.policy import GaussianPolicy
 
     algorithm = state.get("algorithm", {})
+    if _learns_from_replay(cfg):
+        return _off_policy_actor(cfg, algorithm, obs_dim, act_dim), ObservationNormalizer((obs_dim,), enabled=False)
     if "policy" not in algorithm:
         raise ConfigError(f"The checkpoint of algorithm {cfg.algo.name!r} holds no 'policy' state dict; only "
                           f"actor-critic algorithms (a GaussianPolicy in state['policy']) can be rendered.")
@@ -111,6 +113,37 @@ def build_policy(cfg: DictConfig, state: dict, obs_dim: int, act_dim: int):
     normalizer = ObservationNormalizer((obs_dim,), enabled=bool(saved["enabled"]))
     normalizer.load_state(saved)
     return policy, normalizer
+
+
+def _learns_from_replay(cfg: DictConfig) -> bool:
+    from hydra.utils import get_class
+
+    from safebench.off_policy import learns_from_replay
+
+    try:
+        return learns_from_replay(get_class(str(cfg.algo._target_)))
+    except Exception:  # an algorithm that no longer exists: the actor-critic path reports it
+        return False
+
+
+def _off_policy_actor(cfg: DictConfig, algorithm: dict, obs_dim: int, act_dim: int):
+    """An off-policy algorithm rebuilt from the run's config and checkpoint, acting on the task's action box."""
+    import tasks
+    from safebench.off_policy import EnvUnits
+    from safebench.trainer import build_algorithm
+
+    algo = build_algorithm(cfg, obs_dim, act_dim)
+    try:
+        algo.load_state_dict(algorithm)
+    except (RuntimeError, KeyError) as exc:
+        raise ConfigError(f"The checkpoint of {cfg.algo.name!r} does not fit the task's spaces (obs {obs_dim}, act "
+                          f"{act_dim}) and the config's networks: {str(exc).splitlines()[0]}") from None
+    params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
+    env = tasks.make(cfg.task.name, horizon=int(cfg.task.horizon), **params)
+    try:
+        return EnvUnits(algo, env.action_space.low, env.action_space.high)
+    finally:
+        env.close()
 
 
 def record(env, policy, normalizer, episodes: int, seed: int, deterministic: bool, write_frame,

@@ -18,11 +18,21 @@ from omegaconf import DictConfig, OmegaConf
 import tasks
 from algorithms.core.base import Algorithm
 from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.replay_buffer import ReplayBuffer
 from algorithms.core.rollout_batch import RolloutBatch
 from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from safebench.constraints import Constraints
 from safebench.errors import NonFiniteError
 from safebench.evaluation import Evaluator
+from safebench.off_policy import (
+    EnvUnits,
+    OffPolicySchedule,
+    TransitionCollector,
+    WindowResult,
+    check_buffer_room,
+    learns_from_replay,
+    run_window,
+)
 from safebench.parallelism import Parallelism
 from safebench.run_directory import config_identity, prepare_run_dir, resolved_config
 from safebench.run_files import (
@@ -95,14 +105,27 @@ class Components:
     generator: torch.Generator
     algo: Algorithm
     normalizer: ObservationNormalizer
-    collector: RolloutCollector
+    collector: RolloutCollector | TransitionCollector
     constraints: Constraints
+    replay: ReplayBuffer | None = None  # off-policy algorithms only (learns_from_replay)
+    schedule: OffPolicySchedule | None = None
 
     @property
     def identity(self) -> dict[str, Any]:
         """What a checkpoint must match to be resumed by this run."""
-        return {"obs_dim": self.normalizer.mean.shape[0], "act_dim": int(self.collector.low.shape[0]),
-                "num_envs": self.budget.num_envs, "steps_per_env": self.budget.steps_per_env}
+        identity = {"obs_dim": self.normalizer.mean.shape[0], "act_dim": int(self.collector.low.shape[0]),
+                    "num_envs": self.budget.num_envs}
+        if self.schedule is None:
+            return identity | {"steps_per_env": self.budget.steps_per_env}
+        keys = ("log_every", "start_steps", "update_every", "updates_per_step", "buffer_size")
+        return identity | {k: getattr(self.schedule, k) for k in keys}
+
+    @property
+    def acting_policy(self):
+        """What the evaluator acts with: the policy, or an off-policy actor mapped onto the action box."""
+        if self.schedule is None:
+            return self.algo.policy
+        return EnvUnits(self.algo, self.collector.low, self.collector.high)
 
     def iteration(self, seeds: list[int]) -> tuple[RolloutBatch, dict[str, float], float, float]:
         """Sample one batch and update on it: (batch, diagnostics, sampling seconds, update seconds)."""
@@ -127,6 +150,13 @@ def build_components(cfg: DictConfig) -> Components:
     obs_dim, act_dim = int(np.prod(observation_space.shape)), int(np.prod(action_space.shape))
     algo = build_algorithm(cfg, obs_dim, act_dim)
     normalizer = ObservationNormalizer((obs_dim,), enabled=bool(cfg.train.normalize_obs))
+    if learns_from_replay(algo):
+        schedule = OffPolicySchedule.from_config(cfg)
+        collector = TransitionCollector(env_fn, budget.num_envs, constraints.count, generator)
+        replay = ReplayBuffer(schedule.buffer_size, obs_dim, act_dim, constraints.count)
+        log.info("off-policy: %d environments stepped in this process into a replay buffer of %s transitions",
+                 budget.num_envs, f"{schedule.buffer_size:,}")
+        return Components(budget, parallelism, generator, algo, normalizer, collector, constraints, replay, schedule)
     collector = make_collector(env_fn, budget.num_envs, algo.policy, normalizer, generator, constraints.count,
                                int(cfg.train.inference_batch), parallelism.workers)
     log.info("sampling %d environments in groups of %d by %s", budget.num_envs, collector.inference_batch,
@@ -140,6 +170,9 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     try:
         identity = config_identity(cfg) | parts.identity
         state = TrainingState()
+        if parts.schedule is not None:
+            check_buffer_room(parts.schedule, run_dir, int(parts.normalizer.mean.shape[0]),
+                              int(parts.collector.low.shape[0]), parts.constraints.count)
         if cfg.resume:
             state = restore(run_dir, identity, parts)
             log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
@@ -153,13 +186,15 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         evaluator = Evaluator(env_factory(cfg), int(OmegaConf.select(cfg, "eval.episodes", default=0)),
                               parts.constraints, int(cfg.seed))
         try:
-            loop(cfg, run_dir, parts, state, identity, progress, wandb, evaluator)
+            run_loop = loop if parts.schedule is None else off_policy_loop
+            run_loop(cfg, run_dir, parts, state, identity, progress, wandb, evaluator)
         finally:
             evaluator.close()
             wandb.finish()
     finally:
         parts.collector.close()
-    summary = summarize(progress.rows, parts.constraints, parts.budget.epochs)
+    epochs = parts.budget.epochs if parts.schedule is None else parts.schedule.windows
+    summary = summarize(progress.rows, parts.constraints, epochs)
     atomic_write_json(run_dir / SUMMARY_FILE, summary)
     finish_manifest(run_dir)
     return summary
@@ -188,12 +223,49 @@ def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState
                  job_prefix(), epoch + 1, epochs, f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"],
                  costs, duration(state.elapsed_s), duration(left))
         if state.epoch % checkpoint_every == 0 or state.epoch == epochs:
-            save_checkpoint(run_dir, {
-                "identity": identity, "epoch": state.epoch, "env_steps": state.env_steps,
-                "elapsed_s": state.elapsed_s, "rows": progress.rows, "algorithm": parts.algo.state_dict(),
-                "normalizer": parts.normalizer.state(), "generator": parts.generator.get_state(),
-                "config": resolved_config(cfg),
-            })
+            checkpoint(cfg, run_dir, parts, state, identity, progress)
+
+
+def checkpoint(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState, identity: dict[str, Any],
+               progress: ProgressLog) -> None:
+    """Everything the next update depends on, written atomically (with the replay buffer, off-policy)."""
+    contents = {
+        "identity": identity, "epoch": state.epoch, "env_steps": state.env_steps,
+        "elapsed_s": state.elapsed_s, "rows": progress.rows, "algorithm": parts.algo.state_dict(),
+        "normalizer": parts.normalizer.state(), "generator": parts.generator.get_state(),
+        "config": resolved_config(cfg),
+    }
+    if parts.replay is not None:
+        contents["replay"] = parts.replay.state()
+    save_checkpoint(run_dir, contents)
+
+
+def off_policy_loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState,
+                    identity: dict[str, Any], progress: ProgressLog, wandb: WandbLogger, evaluator: Evaluator) -> None:
+    """The ``log_every`` windows still to run (safebench/off_policy.py): collect and update, log a row, checkpoint."""
+    schedule, checkpoint_every = parts.schedule, int(cfg.train.checkpoint_every)
+    eval_every, windows = int(OmegaConf.select(cfg, "eval.every", default=0)), parts.schedule.windows
+    time_left = TimeLeft()
+    for window in range(state.epoch, windows):
+        seeds = episode_seeds(int(cfg.seed), window, parts.budget.num_envs)
+        result = run_window(parts.collector, parts.replay, parts.algo, schedule, state.env_steps, seeds,
+                            parts.parallelism)
+        check_window_finite(window, result, parts.algo)
+        state.epoch, state.env_steps = window + 1, state.env_steps + result.window.num_steps
+        evaluation, eval_s = evaluate(evaluator, parts, state.epoch, eval_every, windows)
+        state.elapsed_s += result.sample_s + result.update_s + eval_s
+        row = progress_row(state, result.window, result.stats, parts.constraints, result.sample_s, result.update_s,
+                           evaluation, eval_s)
+        progress.append(row)
+        wandb.log(row)
+        left = time_left.update(result.sample_s + result.update_s, windows - state.epoch)
+        log.info("%swindow %d/%d | steps %s | %.0f steps/s | %d gradient steps | return %.2f | cost %.2f (limit %g) "
+                 "| elapsed %s, left ~%s", job_prefix(), state.epoch, windows, f"{state.env_steps:,}",
+                 row["steps_per_s"], row.get("gradient_steps", 0), row["return_mean"],
+                 row[parts.constraints.column("cost_mean", 0)], parts.constraints.limits[0],
+                 duration(state.elapsed_s), duration(left))
+        if state.epoch % checkpoint_every == 0 or state.epoch == windows:
+            checkpoint(cfg, run_dir, parts, state, identity, progress)
 
 
 def evaluate(evaluator: Evaluator, parts: Components, epoch: int, every: int,
@@ -205,7 +277,7 @@ def evaluate(evaluator: Evaluator, parts: Components, epoch: int, every: int,
         return evaluator.skipped(), 0.0
     start = time.perf_counter()
     parts.parallelism.for_sampling()
-    figures = evaluator.run(parts.algo.policy, parts.normalizer, epoch)
+    figures = evaluator.run(parts.acting_policy, parts.normalizer, epoch)
     return figures, time.perf_counter() - start
 
 
@@ -215,6 +287,8 @@ def restore(run_dir: Path, identity: dict[str, Any], parts: Components) -> Train
     parts.algo.load_state_dict(saved["algorithm"])
     parts.normalizer.load_state(saved["normalizer"])
     parts.generator.set_state(saved["generator"])
+    if parts.replay is not None:
+        parts.replay.load_state(saved["replay"])
     return TrainingState(saved["epoch"], saved["env_steps"], saved["elapsed_s"], list(saved["rows"]))
 
 
@@ -233,6 +307,17 @@ def check_finite(epoch: int, batch: RolloutBatch, stats: dict[str, float], algo:
                              f"The run stopped; its last good checkpoint is left intact. Common causes: a too "
                              f"large step size (algo.max_kl), an unstable task parameter, or a bug in a new "
                              f"algorithm.")
+
+
+def check_window_finite(window: int, result: WindowResult, algo: Algorithm) -> None:
+    """check_finite for an off-policy window: costs, diagnostics and every network parameter."""
+    problems = [] if np.isfinite(result.window.costs).all() else ["a cost"]
+    problems += [f"the diagnostic '{k}'" for k, v in result.stats.items() if not math.isfinite(v)]
+    problems += [f"the parameter '{name}'" for name, p in algo.policy.named_parameters() if not torch.isfinite(p).all()]
+    if problems:
+        raise NonFiniteError(f"Training produced NaN or inf in {', '.join(problems)} in window {window + 1}. The run "
+                             f"stopped; its last good checkpoint is left intact. Common causes: too large learning "
+                             f"rates (algo.actor_lr, algo.critic_lr) or a bug in a new algorithm.")
 
 
 def progress_row(state: TrainingState, batch: RolloutBatch, stats: dict[str, float], constraints: Constraints,

@@ -94,3 +94,18 @@ def test_raw_reference_resets_a_fallen_robot_to_the_task_pose(monkeypatch):
     upright = RawPhysics(tasks.make("ant_circle"))
     upright.run(0.2, seed=0)
     assert upright.falls < 5  # random torques rarely topple it within 0.2 s
+
+
+def test_measures_an_off_policy_algorithm_with_its_update_share():
+    result = bench("+task=point_circle", "+algo=sac_lagrangian", "bench.raw_seconds=0.3", "bench.updates=2",
+                   "bench.cores=1", "train.num_envs=2", "train.log_every=300", "train.start_steps=300",
+                   "train.update_every=4", "algo.hidden_sizes=[32]", "algo.critic_hidden_sizes=[32]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = {line["figure"]: line for line in map(json.loads, result.stdout.splitlines())}
+    assert set(figures) == FIGURES | {"gradient_steps_per_s"} and figures["sampling_steps_per_s"]["algo"] == \
+        "sac_lagrangian"
+    value = {name: line["value"] for name, line in figures.items()}
+    assert 0 < value["update_fraction_of_iteration"] < 1 and value["gradient_steps_per_s"] > 0
+    assert value["end_to_end_steps_per_s"] == pytest.approx(
+        value["sampling_steps_per_s"] * (1 - value["update_fraction_of_iteration"]), rel=1e-6)
+    assert figures["update_fraction_of_iteration"]["batch_size"] == 300
