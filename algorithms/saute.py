@@ -67,7 +67,7 @@ class Saute(FirstOrderAlgorithm):
 
     def __init__(self, *args, saute_gamma: float = 0.999, unsafe_reward: float = -1.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.saute_gamma, self.unsafe_reward = float(saute_gamma), float(unsafe_reward)  # used by wrap_env
+        self.saute_gamma, self.unsafe_reward = float(saute_gamma), float(unsafe_reward)  # YAML keys wrap_env reads
 
     @classmethod
     def wrap_env(cls, env: gym.Env, cost_limit: float | Sequence[float], horizon: int, *, saute_gamma: float = 0.999,
