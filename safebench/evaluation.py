@@ -59,7 +59,7 @@ class Evaluator:
         while running.any():  # every episode ends: by the task, or at its time limit
             actions = policy.mean_action(torch.from_numpy(normalizer.normalize(obs))).numpy()
             step = self.envs.step(np.clip(actions, low, high))
-            returns += np.where(running, step.rewards, 0.0)
+            returns += np.where(running, step.task_rewards, 0.0)
             costs += np.where(running[:, None], step.costs, 0.0)
             lengths += running
             running &= ~(step.terminated | step.truncated)  # finished ones auto-reset: their steps no longer count

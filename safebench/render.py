@@ -82,14 +82,14 @@ def check_gl_backend(env) -> None:
 
 
 def make_env(cfg: DictConfig):
-    """The run's task with its horizon and parameters, rendering rgb_array frames."""
+    """The run's task with its horizon and parameters, as its algorithm saw it, rendering rgb_array frames."""
     import tasks
+    from safebench.trainer import env_factory
 
-    params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
     if cfg.task.name not in tasks.names():
         raise ConfigError(f"The run's task {cfg.task.name!r} is not registered here (available: "
                           f"{', '.join(tasks.names())}).")
-    return tasks.make(cfg.task.name, horizon=int(cfg.task.horizon), render_mode="rgb_array", **params)
+    return env_factory(cfg, render_mode="rgb_array")()
 
 
 def build_policy(cfg: DictConfig, state: dict, obs_dim: int, act_dim: int):
@@ -164,7 +164,7 @@ def record(env, policy, normalizer, episodes: int, seed: int, deterministic: boo
             action = policy.mean_action(x) if deterministic else policy.act(x, generator)[0]
             obs, reward, terminated, truncated, info = env.step(np.clip(action[0].numpy(), low, high))
             write_frame(env.render())
-            total, length = total + float(reward), length + 1
+            total, length = total + float(info.get("task_reward", reward)), length + 1
             costs += step_costs(info, len(cost_names))
             done = terminated or truncated
         stats.append(EpisodeStats(total, dict(zip(cost_names, map(float, costs), strict=True)), length))

@@ -90,7 +90,7 @@ def run_rollout(envs: SyncVectorEnv, policy: GaussianPolicy, normalizer: Observa
         arrays["terminated"][:, t] = step.terminated
         done = step.terminated | step.truncated
         arrays["episode_end"][:, t] = done
-        ep_return += step.rewards
+        ep_return += step.task_rewards  # the task's return, even where the algorithm's wrapper reshapes the reward
         ep_cost += step.costs
         ep_len += 1
         for i in np.flatnonzero(done):

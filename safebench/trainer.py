@@ -80,20 +80,37 @@ class TrainingState:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def build_algorithm(cfg: DictConfig, obs_dim: int, act_dim: int) -> Algorithm:
-    """Instantiate ``cfg.algo._target_`` with the harness's arguments plus the YAML's hyperparameters."""
+def algorithm_params(cfg: DictConfig) -> tuple[str, dict[str, Any]]:
+    """``cfg.algo._target_`` and the YAML's hyperparameters (every key but name, _target_ and ranges)."""
     params = OmegaConf.to_container(cfg.algo, resolve=True)
     target = params.pop("_target_")
     params.pop("name")
     params.pop("ranges", None)  # declared value ranges, checked by config_validation: not a hyperparameter
+    return target, params
+
+
+def build_algorithm(cfg: DictConfig, obs_dim: int, act_dim: int) -> Algorithm:
+    """Instantiate ``cfg.algo._target_`` with the harness's arguments plus the YAML's hyperparameters."""
+    target, params = algorithm_params(cfg)
     cost_limit = Constraints.from_task(cfg.task).algorithm_limit
     return get_class(target)(obs_dim=obs_dim, act_dim=act_dim, cost_limit=cost_limit, seed=int(cfg.seed), **params)
 
 
-def env_factory(cfg: DictConfig):
-    """A picklable zero-argument constructor of one environment of the configured task."""
+def make_env(task: str, horizon: int, params: dict[str, Any], algorithm: str | None,
+             hyperparameters: dict[str, Any], cost_limit, **make_kwargs: Any):
+    """One environment of the task, wrapped as the algorithm asks (``Algorithm.wrap_env``)."""
+    env = tasks.make(task, horizon=horizon, **params, **make_kwargs)
+    if algorithm is None:
+        return env
+    return get_class(algorithm).wrap_env(env, cost_limit, horizon, **hyperparameters)
+
+
+def env_factory(cfg: DictConfig, **make_kwargs: Any):
+    """A picklable zero-argument constructor of one environment of the configured task, as the algorithm sees it."""
     params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
-    return partial(tasks.make, cfg.task.name, horizon=int(cfg.task.horizon), **params)
+    target, hyperparameters = algorithm_params(cfg) if "_target_" in cfg.get("algo", {}) else (None, {})
+    return partial(make_env, str(cfg.task.name), int(cfg.task.horizon), params, target, hyperparameters,
+                   Constraints.from_task(cfg.task).algorithm_limit, **make_kwargs)
 
 
 @dataclass

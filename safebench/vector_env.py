@@ -5,7 +5,8 @@ The contract: ``reset(seeds) -> obs`` and ``step(actions) -> VectorStep``
 with automatic reset of finished episodes inside the same call, so that ``obs`` is always the
 observation the policy acts on next and ``final_obs`` keeps what a finished episode ended in.
 Costs come as (num_envs, num_costs): ``info["cost"]`` for one constraint, the vector
-``info["costs"]`` for a task with several.
+``info["costs"]`` for a task with several. Rewards come twice: what the algorithm learns from, and the
+task's own (``info["task_reward"]`` where the algorithm's wrapper reshaped the reward), which is logged.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class VectorStep:
     """One step of every environment; arrays have a leading num_envs axis."""
 
     obs: np.ndarray  # next observations (after auto-reset where an episode ended)
-    rewards: np.ndarray
+    rewards: np.ndarray  # what the algorithm learns from (a wrapper's reward where ``Algorithm.wrap_env`` reshapes it)
+    task_rewards: np.ndarray  # the task's own reward (info["task_reward"] where a wrapper reshaped it): what is logged
     costs: np.ndarray  # (num_envs, num_costs)
     terminated: np.ndarray
     truncated: np.ndarray
@@ -46,16 +48,17 @@ class SyncVectorEnv:
 
     def step(self, actions: np.ndarray) -> VectorStep:
         n = self.num_envs
-        rewards, costs = np.zeros(n), np.zeros((n, self.num_costs))
+        rewards, task_rewards, costs = np.zeros(n), np.zeros(n), np.zeros((n, self.num_costs))
         terminated, truncated = np.zeros(n, bool), np.zeros(n, bool)
         for i, env in enumerate(self.envs):
             obs, rewards[i], terminated[i], truncated[i], info = env.step(actions[i])
             costs[i] = step_costs(info, self.num_costs)
+            task_rewards[i] = info.get("task_reward", rewards[i])
             if terminated[i] or truncated[i]:
                 self._final[i] = obs
                 obs = env.reset()[0]
             self._obs[i] = obs
-        return VectorStep(self._obs.copy(), rewards, costs, terminated, truncated, self._final.copy())
+        return VectorStep(self._obs.copy(), rewards, task_rewards, costs, terminated, truncated, self._final.copy())
 
     def close(self) -> None:
         for env in self.envs:

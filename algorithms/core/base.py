@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from algorithms.core.policy import GaussianPolicy
 from algorithms.core.rollout_batch import RolloutBatch
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 
 class Algorithm(abc.ABC):
@@ -29,6 +33,17 @@ class Algorithm(abc.ABC):
             raise ValueError(f"{cls.__name__} handles at most {cls.max_constraints} constraint(s) but the task "
                              f"declares {len(limits)}; pick an algorithm that supports several (README, Algorithms)")
         return limits
+
+    @classmethod
+    def wrap_env(cls, env: gym.Env, cost_limit: float | Sequence[float], horizon: int, **hyperparameters) -> gym.Env:
+        """The environment the algorithm learns in (default: the task's own), so that state augmentation
+        or reward reshaping (Saute) needs no harness edit.
+
+        The harness applies it to every environment it builds (training, workers, evaluation, video),
+        with the task's limit and horizon and the algorithm's YAML keys, and takes the observation space
+        from the result. A wrapper that changes the reward keeps the task's own in ``info["task_reward"]``:
+        the logged returns are the task's, the batch's ``rewards`` the wrapper's."""
+        return env
 
     @abc.abstractmethod
     def update(self, batch: RolloutBatch) -> dict[str, float]:
