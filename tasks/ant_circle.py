@@ -18,7 +18,7 @@ class AntCircle(CircleTask):
         frame_skip: int = 1,
         contact_solimp: str = "0.8 0.8 0.01",
         contact_solref: str = "0.02 1",
-        torque_actions: bool = True,
+        torque_actions: bool = False,
         alive_bonus: float = 0.05,
         ctrl_cost_weight: float = 0.005,
         contact_cost_weight: float = 0.0005,

@@ -34,7 +34,7 @@ class AntGather(GatherTask):
         frame_skip: int = 1,
         contact_solimp: str = "0.8 0.8 0.01",
         contact_solref: str = "0.02 1",
-        torque_actions: bool = True,
+        torque_actions: bool = False,
         healthy_z_min: float = 0.2,
         healthy_z_max: float = 1.0,
         reset_noise_scale: float = 0.01,

@@ -23,7 +23,7 @@ class HumanoidCircle(CircleTask):
         healthy_z_max: float = 2.0,
         reset_noise_scale: float = 0.01,
         reset_velocity_noise_scale: float = 0.1,
-        torque_actions: bool = True,
+        torque_actions: bool = False,
         cost_timing: str = "before",
         render_mode: str | None = None,
     ) -> None:

@@ -65,7 +65,7 @@ def test_ant_has_rllabs_contacts_timestep_and_frame_skip(name):
 
 @pytest.mark.parametrize("name", ["ant_circle", "ant_gather"])
 def test_ant_actions_are_torques_up_to_150(name):
-    env = tasks.make(name).unwrapped
+    env = tasks.make(name, torque_actions=True).unwrapped
     np.testing.assert_array_equal(env.action_space.low, -150.0)
     np.testing.assert_array_equal(env.action_space.high, 150.0)
     env.reset(seed=0)
@@ -76,7 +76,7 @@ def test_ant_actions_are_torques_up_to_150(name):
 
 
 def test_humanoid_actions_are_torques_gear_times_control():
-    env = tasks.make("humanoid_circle").unwrapped
+    env = tasks.make("humanoid_circle", torque_actions=True).unwrapped
     gear = env.model.actuator_gear[:, 0]
     np.testing.assert_allclose(env.action_space.high, 0.4 * gear)
     env.reset(seed=0)
@@ -86,8 +86,8 @@ def test_humanoid_actions_are_torques_gear_times_control():
 
 
 @pytest.mark.parametrize(("name", "bound"), [("ant_circle", 1.0), ("humanoid_circle", 0.4)])
-def test_normalized_controls_are_an_option(name, bound):
-    env = tasks.make(name, torque_actions=False)
+def test_normalized_controls_are_the_default(name, bound):
+    env = tasks.make(name)
     np.testing.assert_allclose(env.action_space.high, bound, rtol=1e-7)
 
 
