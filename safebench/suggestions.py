@@ -7,9 +7,14 @@ from collections.abc import Iterable
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' Did you mean ant_gather?' when a close match exists, else ''."""
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" Did you mean {matches[0]}?" if matches else ""
+    """' Did you mean ant_gather?' when a close match exists, every equally close one ('cpo or cup'), else ''."""
+    choices = list(choices)
+    matches = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    if not matches:
+        return ""
+    best = difflib.SequenceMatcher(None, word, matches[0]).ratio()
+    tied = [m for m in matches if difflib.SequenceMatcher(None, word, m).ratio() == best]
+    return f" Did you mean {' or '.join(sorted(tied))}?"
 
 
 def config_keys(config: object) -> list[str]:

@@ -22,7 +22,7 @@ TINY = ["train.total_steps=2000", "train.batch_size=1000", "train.num_envs=2"]
 EXPERIMENTS = {
     "paper_fig1_point": {"+task": "point_circle,point_gather", "+algo": "cpo,lagrangian,trpo", "seed": "0,1,2,3,4"},
     "paper_fig1_ant": {"+task": "ant_circle,ant_gather,humanoid_circle", "+algo": "cpo,lagrangian,trpo",
-                       "seed": "0,1,2"},
+                       "seed": "0,1,2,3,4,5,6,7,8,9"},
     "paper_fig3_penalty": {"+task": "point_circle", "seed": "0,1,2",
                            "+algo_variant": "cpo,fixed_penalty_beta1,fixed_penalty_beta5,fixed_penalty_beta50"},
 }
