@@ -96,6 +96,7 @@ def test_raw_reference_resets_a_fallen_robot_to_the_task_pose(monkeypatch):
     assert upright.falls < 5  # random torques rarely topple it within 0.2 s
 
 
+@pytest.mark.slow  # 6 s; off-policy runs are tested in tests/test_off_policy.py
 def test_measures_an_off_policy_algorithm_with_its_update_share():
     result = bench("+task=point_circle", "+algo=sac_lagrangian", "bench.raw_seconds=0.3", "bench.updates=2",
                    "bench.cores=1", "train.num_envs=2", "train.log_every=300", "train.start_steps=300",

@@ -89,6 +89,7 @@ TINY = ["+task=point_circle", "train.batch_size=1000", "train.num_envs=2", "trai
         "algo.cost_shaping=true", "train.checkpoint_every=2"]
 
 
+@pytest.mark.slow  # 28 s; shaping's pieces are tested in-process above
 def test_cpo_with_cost_shaping_runs_logs_both_costs_and_resumes_exactly(tmp_path):
     reference = tmp_path / "reference"
     result = run_cli("+algo=cpo", *TINY, f"hydra.run.dir={reference}", cwd=tmp_path)

@@ -155,6 +155,7 @@ def test_trust_region_critic_improves_within_its_kl_step_each_fit():
     assert torch.equal(restored.predict(obs), critic.predict(obs))
 
 
+@pytest.mark.slow  # 15 s; its fit is tested in-process
 def test_trust_region_critic_trains_through_the_cli(tmp_path):
     import pandas as pd
     from helpers import run_cli

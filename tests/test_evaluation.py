@@ -64,6 +64,7 @@ def test_evaluation_is_the_mean_action_on_seeded_episodes():
     assert evaluation_seeds(7, 10, 3) != evaluation_seeds(7, 20, 3)
 
 
+@pytest.mark.slow  # 27 s; the report's evaluation columns are also checked on synthetic runs
 def test_report_puts_evaluation_beside_training_and_draws_either_curve(tmp_path):
     sweep = run_cli("-m", *TINY, "seed=0,1", "eval.every=2", "eval.episodes=2", f"hydra.sweep.dir={tmp_path / 'on'}",
                     cwd=tmp_path)

@@ -58,6 +58,7 @@ def test_missing_inputs_exit_2_with_one_paragraph(tmp_path, case):
     assert ("not a directory" if case == "no run dir" else "No checkpoint") in result.stderr
 
 
+@pytest.mark.slow  # 11 s; the mp4 test renders a run by default
 @NEEDS_GL
 def test_render_prints_each_constraints_cost(tmp_path):
     run = tiny_trained_run(tmp_path, "point_circle_speed")

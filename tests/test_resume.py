@@ -41,7 +41,8 @@ def kill_after_rows(args, run_dir, rows, cwd):
     assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
 
 
-@pytest.mark.parametrize("algo,checkpoint_every,kill_at", [("cpo", 1, 3), ("lagrangian", 2, 3), ("cpo", 2, 4)])
+@pytest.mark.parametrize("algo,checkpoint_every,kill_at", [("cpo", 1, 3), pytest.param("lagrangian", 2, 3, marks=pytest.mark.slow),
+                                                           pytest.param("cpo", 2, 4, marks=pytest.mark.slow)])
 def test_sigkilled_run_resumes_to_the_uninterrupted_curve(tmp_path, algo, checkpoint_every, kill_at):
     args = [f"+algo={algo}", *BASE, f"train.checkpoint_every={checkpoint_every}"]
     reference = tmp_path / "reference"

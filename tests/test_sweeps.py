@@ -148,6 +148,7 @@ def test_joblib_sweep_resume_and_report_end_to_end(tmp_path):
         assert str(report / name) in result.stdout
 
 
+@pytest.mark.slow  # 7 s; the Figure 1 experiment runs by default
 def test_fig3_experiment_runs_each_beta_in_its_own_directory(tmp_path):
     result = run_cli("-m", "+experiment=paper_fig3_penalty", "+budget=smoke",
                      "+algo_variant=fixed_penalty_beta1,fixed_penalty_beta50", "seed=0", *TINY, cwd=tmp_path)
@@ -183,6 +184,7 @@ def test_cli_validates_every_job_of_an_experiment_before_running(tmp_path):
     assert not (tmp_path / "results_runs").exists()
 
 
+@pytest.mark.slow  # 12 s; the joblib launcher is tested by default
 def test_submitit_local_launcher_runs_a_tiny_sweep(tmp_path):
     pytest.importorskip("submitit")
     sweep = tmp_path / "sweep"
@@ -194,6 +196,7 @@ def test_submitit_local_launcher_runs_a_tiny_sweep(tmp_path):
     assert list((sweep / ".submitit").rglob("*_log.out"))  # it ran as a submitit job
 
 
+@pytest.mark.slow  # 8 s; test_cli covers wandb failing to start
 def test_wandb_offline_run_writes_its_files_in_the_run_directory(tmp_path):
     wandb_home = tmp_path / "wandb_home"
     env = {f"WANDB_{k}_DIR": str(wandb_home / k.lower()) for k in ("CONFIG", "CACHE", "DATA", "ARTIFACT")}
@@ -241,6 +244,7 @@ def resume_restarts_jobs_without_checkpoint() -> bool:
     return "RunMode.MULTIRUN" in Path(safebench.cli.__file__).read_text()
 
 
+@pytest.mark.slow  # 18 s; test_joblib_sweep_resume_and_report_end_to_end resumes a sweep
 @pytest.mark.skipif(not resume_restarts_jobs_without_checkpoint(),
                     reason="needs safebench.cli.run to start a sweep job without checkpoint when resume=true")
 def test_resuming_a_sweep_starts_the_jobs_that_never_checkpointed(tmp_path):
@@ -258,7 +262,8 @@ def test_resuming_a_sweep_starts_the_jobs_that_never_checkpointed(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(kept / "progress.csv"), before)
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib", pytest.param("submitit_local", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("launcher", [pytest.param("basic", marks=pytest.mark.slow), "joblib",
+                                      pytest.param("submitit_local", marks=pytest.mark.slow)])
 def test_a_sweep_whose_jobs_fail_exits_1_and_lists_them(tmp_path, launcher):
     """NaN in every job (a huge multiplier step): the other jobs run, then the sweep exits 1 naming each."""
     if launcher == "submitit_local":
