@@ -109,6 +109,7 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow  # 27 s; test_sigterm_is_handled_like_ctrl_c and the no-orphan-workers tests run by default
 def test_ctrl_c_stops_a_run_with_workers_cleanly_and_it_resumes(tmp_path):
     """SIGINT: exit 130 with a one-line hint instead of a traceback, no worker left, resume works."""
     args = ["+algo=cpo", "+task=point_circle", "train.batch_size=8000", "train.num_envs=8", "train.workers=2",
