@@ -77,14 +77,6 @@ class CUP(FirstOrderAlgorithm):
         return {"cup_projection_epochs": float(epochs), "cup_projection_kl": kl,
                 "cup_projection_loss": float(np.mean(losses)) if losses else 0.0}
 
-    def optimizer_step(self, loss: torch.Tensor) -> float:
-        """One Adam step of the policy's optimizer, gradient norm clipped (as the improvement's)."""
-        self.policy_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-        self.policy_optimizer.step()
-        return float(loss.detach())
-
     def state_dict(self) -> dict:
         return super().state_dict() | {"lagrange": self.lagrange.state(), "multipliers": self.multipliers.tolist()}
 

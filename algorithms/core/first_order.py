@@ -147,8 +147,11 @@ class FirstOrderAlgorithm(ActorCritic):
         }
 
     def minibatch_step(self, batch: Minibatch) -> float:
-        """One Adam step on the loss (minus the entropy bonus), gradient norm clipped."""
-        loss = self.policy_loss(batch) - self.entropy_coef * self.policy.entropy()
+        """One Adam step on the loss (minus the entropy bonus)."""
+        return self.optimizer_step(self.policy_loss(batch) - self.entropy_coef * self.policy.entropy())
+
+    def optimizer_step(self, loss: torch.Tensor) -> float:
+        """One step of the policy's Adam on ``loss``, gradient norm clipped (also for a second loop, as CUP's)."""
         self.policy_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
