@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -9,6 +11,8 @@ import mujoco
 import numpy as np
 
 from tasks.circle import check_cost_timing, circle_cost, circle_reward, draw_circle, limit_panels_xml
+from tasks.legged_robot import LeggedRobot, advance_many
+from tasks.many_steps import ManySteps
 from tasks.mujoco_task import MujocoTask
 from tasks.robot import Robot
 
@@ -53,3 +57,21 @@ class CircleTask(MujocoTask):
         cost = circle_cost(float(before[0]) if self.cost_timing == "before" else x, self.x_limit)
         info = {"cost": cost, "x": x, "y": y}
         return robot.observation(), reward, robot.fallen(), False, info
+
+    @property
+    def can_step_many(self) -> bool:
+        """The fast path covers the legged robots (ant, humanoid)."""
+        return isinstance(self.robot, LeggedRobot)
+
+    @staticmethod
+    def step_many(tasks: Sequence[CircleTask], actions: np.ndarray) -> ManySteps:
+        """``step`` of many environments of one task at once (``tasks/many_steps.py``)."""
+        first = tasks[0]
+        robot = advance_many([task.robot for task in tasks], actions)
+        x, y = robot.com_after[:, 0], robot.com_after[:, 1]
+        vx, vy = ((robot.com_after - robot.com_before) / first.dt).T
+        distance = np.array([math.hypot(a, b) for a, b in robot.com_after.tolist()])  # np.hypot rounds differently
+        reward = (-y * vx + x * vy) / (1.0 + np.abs(distance - first.circle_radius)) + robot.usual_reward
+        cost_x = robot.com_before[:, 0] if first.cost_timing == "before" else x
+        cost = (np.abs(cost_x) >= first.x_limit).astype(float)
+        return ManySteps(robot.observation, reward, cost, robot.fallen)

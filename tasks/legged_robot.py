@@ -10,6 +10,8 @@ are joint torques in N m (rllab's motors had gear 1), not gymnasium's controls i
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import gymnasium as gym
 import mujoco
@@ -69,6 +71,8 @@ class LeggedRobot:
         self._forces = np.zeros((model.nbody, 6))  # clipped cfrc_ext, reused every step
         # Contact forces (cfrc_ext) are only computed when something reads them.
         self.needs_contact_forces = self.observe_contact_forces or self.contact_cost_weight != 0.0
+        # views into data's fixed buffers, kept for ``advance_many`` (each ``data.x`` builds a new array)
+        self._views = (data.ctrl, data.qpos, data.qvel, data.subtree_com[self.torso])
 
     @property
     def action_space(self) -> gym.spaces.Box:
@@ -139,3 +143,56 @@ def initial_qpos(model: mujoco.MjModel) -> np.ndarray:
         return np.array(model.numeric("init_qpos").data, dtype=np.float64)
     except KeyError:
         return model.qpos0.copy()
+
+
+@dataclass
+class RobotSteps:
+    """One environment step of many copies of a robot, as arrays with a leading robot axis."""
+
+    com_before: np.ndarray  # (n, 2) torso subtree COM before the step
+    com_after: np.ndarray  # (n, 2) ... and after it
+    usual_reward: np.ndarray  # (n,) alive bonus minus control and contact costs
+    observation: np.ndarray  # (n, observation_size)
+    fallen: np.ndarray  # (n,) bool
+
+
+def advance_many(robots: Sequence[LeggedRobot], actions: np.ndarray) -> RobotSteps:
+    """``advance`` and the reads that follow it, for many robots of one model at once.
+
+    The sampler's fast path: the numbers are those of the per-robot methods bit for bit (tested),
+    with only the MuJoCo calls and the small dot products left in a loop over robots."""
+    first, n = robots[0], len(robots)
+    ctrl = np.minimum(np.maximum(np.divide(actions, first.action_scale), first.low), first.high)
+    contact = first.needs_contact_forces
+    nq, nv, nforces = first.model.nq, first.model.nv, first.model.nbody * 6
+    before = np.empty((n, 2))
+    qpos, qvel, com = np.empty((n, nq)), np.empty((n, nv)), np.empty((n, 3))
+    forces = np.empty((n, nforces)) if first.observe_contact_forces else None
+    ctrl_sq, force_sq, vel_sq = np.zeros(n), np.zeros(n), np.empty(n)
+    for i, robot in enumerate(robots):
+        model, data = robot.model, robot.data
+        ctrl_view, qpos_view, qvel_view, com_view = robot._views
+        before[i] = com_view[:2]
+        ctrl_view[:] = ctrl[i]
+        mujoco.mj_step(model, data, nstep=robot.frame_skip)
+        if contact:
+            mujoco.mj_rnePostConstraint(model, data)
+        mujoco.mj_kinematics(model, data)
+        mujoco.mj_comPos(model, data)
+        scaled = np.multiply(ctrl_view, robot.inv_half_range, out=robot._scaled_ctrl)
+        ctrl_sq[i] = scaled @ scaled
+        if contact:
+            clipped = robot._clipped_forces().ravel()
+            force_sq[i] = clipped @ clipped
+            if forces is not None:
+                forces[i] = clipped
+        qpos[i], qvel[i], com[i] = qpos_view, qvel_view, com_view
+        vel_sq[i] = qvel_view @ qvel_view  # only its finiteness matters (``fallen``)
+    after = com[:, :2].copy()
+    reward = first.alive_bonus - first.ctrl_cost_weight * ctrl_sq
+    if first.contact_cost_weight:
+        reward -= first.contact_cost_weight * force_sq
+    parts = (qpos, qvel, forces, com) if forces is not None else (qpos, qvel, com)
+    z = qpos[:, 2]
+    healthy = (first.healthy_z_min <= z) & (z <= first.healthy_z_max) & np.isfinite(vel_sq)
+    return RobotSteps(before, after, reward, np.concatenate(parts, axis=1), ~healthy)
