@@ -1,9 +1,10 @@
 """NumPy's tanh in the networks: the same values as torch.tanh to float rounding, and exact derivatives."""
 
 import numpy as np
+import pytest
 import torch
 
-from algorithms.core.mlp import build_mlp
+from algorithms.core.mlp import build_mlp, forward_for_inference
 from algorithms.core.simd_tanh import SimdTanh, simd_tanh
 
 
@@ -61,3 +62,13 @@ def test_forward_mode_and_vmap_fall_back_to_torch():
         y = simd_tanh(forward_ad.make_dual(x, tangent))
         torch.testing.assert_close(forward_ad.unpack_dual(y).tangent, tangent * (1 - torch.tanh(x) ** 2))
     torch.testing.assert_close(torch.func.vmap(simd_tanh)(x), torch.tanh(x))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("rows", [1, 3, 8, 64])
+def test_inference_forward_gives_the_network_s_numbers_exactly(activation, rows):
+    torch.manual_seed(rows)
+    net = build_mlp(32, 8, (64, 32), activation)
+    x = torch.randn(rows, 32)
+    with torch.no_grad():
+        assert torch.equal(forward_for_inference(net, x), net(x))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from algorithms.core.simd_tanh import SimdTanh
+from algorithms.core.simd_tanh import SimdTanh, simd_tanh
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
 
@@ -43,6 +44,20 @@ def _initialised_linear(in_dim: int, out_dim: int, init: str, gain: float) -> nn
         nn.init.orthogonal_(linear.weight, gain=gain)
     nn.init.zeros_(linear.bias)
     return linear
+
+
+def forward_for_inference(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """``net(x)`` without nn.Module's call machinery, the same numbers (tested): the sampler runs a
+    small network for every group of environments at every step, where that machinery cost more
+    than the products (51 vs 21 us for a (64, 32) policy on 8 observations). Call it under no_grad."""
+    for layer in net:
+        if type(layer) is nn.Linear:
+            x = F.linear(x, layer.weight, layer.bias)
+        elif type(layer) is SimdTanh:
+            x = simd_tanh(x)
+        else:
+            x = layer(x)
+    return x
 
 
 def flat_params(module: nn.Module) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.distributions import Independent, Normal
 
-from algorithms.core.mlp import build_mlp
+from algorithms.core.mlp import build_mlp, forward_for_inference
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -66,7 +66,7 @@ class GaussianPolicy(nn.Module):
     @torch.no_grad()
     def mean_action(self, obs: torch.Tensor) -> torch.Tensor:
         """The deterministic action (videos; the sampler adds the noise itself)."""
-        return self.mean_net(obs)
+        return forward_for_inference(self.mean_net, obs)
 
     def entropy(self) -> torch.Tensor:
         """Entropy of the action distribution (the same in every state)."""
