@@ -434,3 +434,11 @@ def test_legends_and_tables_give_the_papers_names_next_to_the_config_names():
     assert display_name("fixed_penalty(beta=5)") == "FPO beta=5 (fixed_penalty(beta=5))"
     assert display_name("cpo(cost_shaping)") == "CPO cost_shaping (cpo(cost_shaping))"
     assert display_name("ppo_lagrangian") == "ppo_lagrangian"  # not in the paper: unchanged
+
+
+@pytest.mark.parametrize("count", [3, 10, 14, 20])
+def test_every_algorithm_gets_its_own_colour(count):
+    from safebench.report.figures import palette
+
+    colours = palette([f"algo{i}" for i in range(count)])
+    assert len(set(colours.values())) == count

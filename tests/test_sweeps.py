@@ -25,6 +25,10 @@ EXPERIMENTS = {
                        "seed": "0,1,2,3,4,5,6,7,8,9"},
     "paper_fig3_penalty": {"+task": "point_circle", "seed": "0,1,2",
                            "+algo_variant": "cpo,fixed_penalty_beta1,fixed_penalty_beta5,fixed_penalty_beta50"},
+    "all_algorithms": {"+task": "point_circle,point_gather",
+                       "+algo": "cpo,crpo,cup,fixed_penalty,focops,ipo,lagrangian,p3o,pcpo,pid_lagrangian,"
+                                "ppo_lagrangian,rcpo,saute,trpo",
+                       "seed": "0,1,2"},
 }
 EXPERIMENT_TASKS = [(name, task) for name, params in EXPERIMENTS.items() for task in params["+task"].split(",")]
 
@@ -78,7 +82,8 @@ def test_experiment_jobs_are_valid_with_paper_and_smoke_budgets(name, task):
     if not task_exists(task):
         pytest.skip(f"conf/task/{task}.yaml does not exist yet")
     jobs = [job for job in expand(EXPERIMENTS[name]) if f"+task={task}" in job and "seed=0" in job]
-    assert len(jobs) == (4 if name == "paper_fig3_penalty" else 3)
+    variants = EXPERIMENTS[name].get("+algo", EXPERIMENTS[name].get("+algo_variant"))
+    assert len(jobs) == len(variants.split(","))
     for job in jobs:
         for budget in ([], ["+budget=smoke"]):
             cfg = _compose([f"+experiment={name}", *budget, *job])
@@ -282,3 +287,13 @@ def test_a_sweep_whose_jobs_fail_exits_1_and_lists_them(tmp_path, launcher):
     again = run_cli("-m", f"hydra/launcher={launcher}", "+algo=lagrangian", "+task=point_circle", "seed=0", *TINY,
                     f"hydra.sweep.dir={sweep}", cwd=tmp_path)  # other jobs into the same sweep: old failures not listed
     assert again.returncode == 0, again.stderr[-3000:]
+
+
+def test_all_algorithms_experiment_covers_every_on_policy_algorithm():
+    from hydra.utils import get_class
+
+    on_policy = {name for name in available("algo")
+                 if not getattr(get_class(_compose([f"+algo={name}", "+task=point_circle"]).algo._target_),
+                                "learns_from_replay", False)}
+    assert len(on_policy) >= 14
+    assert set(EXPERIMENTS["all_algorithms"]["+algo"].split(",")) == on_policy

@@ -31,8 +31,10 @@ def new_figure(n_rows: int, n_cols: int) -> tuple[Figure, list[list]]:
 
 
 def palette(algos: list[str]) -> dict[str, tuple]:
-    """One fixed colour per algorithm, the same in every panel and figure."""
-    return dict(zip(algos, sns.color_palette("colorblind", n_colors=max(len(algos), 1))))
+    """One fixed colour per algorithm, the same in every panel and figure, and no two alike: the
+    colour-blind palette has 10 colours (it repeats beyond), so more algorithms take tab20's 20."""
+    name = "colorblind" if len(algos) <= 10 else "tab20"
+    return dict(zip(algos, sns.color_palette(name, n_colors=max(len(algos), 1))))
 
 
 def save(figure: Figure, path: Path, formats: tuple[str, ...]) -> list[Path]:
