@@ -41,6 +41,7 @@ from safebench.run_files import (
     SUMMARY_FILE,
     ProgressLog,
     atomic_write_json,
+    git_commit,
     manifest,
     now_iso,
 )
@@ -194,9 +195,11 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             state = restore(run_dir, identity, parts)
             log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
         prepare_run_dir(run_dir, overwrite=bool(cfg.get("overwrite", False)) and not cfg.resume)
-        if not cfg.resume:
+        if not cfg.resume or not (run_dir / MANIFEST_FILE).exists():
             atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR) | {
                 "env_workers": parts.collector.workers, "update_threads": parts.parallelism.update_threads})
+        elif state.epoch > 0:
+            record_resume(run_dir, state.epoch)
         progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
         progress.flush()
         wandb = WandbLogger(cfg, run_dir)
@@ -392,6 +395,17 @@ def summarize(rows: list[dict[str, Any]], constraints: Constraints, epochs: int)
             column("cost_rate"): float(sum(r[column("batch_cost")] for r in rows) / total),
         }
     return summary | {"wall_time_s": float(rows[-1]["time_s"])}
+
+
+def record_resume(run_dir: Path, epoch: int) -> None:
+    """Note in the manifest the update a run resumed from and the commit it continued at: one run may
+    span several commits (which must compute the same numbers), and its provenance must say so."""
+    import json
+
+    path = run_dir / MANIFEST_FILE
+    data = json.loads(path.read_text())
+    resume = {"from_update": epoch, "git_commit": git_commit(CODE_DIR), "time": now_iso()}
+    atomic_write_json(path, data | {"resumes": [*data.get("resumes", []), resume]})
 
 
 def finish_manifest(run_dir: Path) -> None:

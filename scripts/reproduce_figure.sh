@@ -66,7 +66,8 @@ provenance = {  # every path relative to the repository root
     "status_command": f"python -m safebench.status {runs}",
     "report_command": f"python -m safebench.report {runs} --out {out}",
     "runs_dir": runs,
-    "commits": sorted({m.get("git_commit") for m in manifests} - {None}),
+    # a run resumed at a later commit (one computing the same numbers) lists it under "resumes"
+    "commits": sorted({c for m in manifests for c in [m.get("git_commit")] + [r.get("git_commit") for r in m.get("resumes", [])]} - {None}),
     "runs": len(configs),
     "tasks": sorted({c["task"]["name"] for c in configs}),
     "algorithms": sorted({c["algo"]["name"] for c in configs}),

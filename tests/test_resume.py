@@ -1,5 +1,6 @@
 """Reliability: a killed run resumes to the same curve; corrupt checkpoints and NaN are caught."""
 
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +55,12 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_curve(tmp_path, algo, checkp
     assert "resumed from update" in resumed.stderr + resumed.stdout
     pd.testing.assert_frame_equal(curve(interrupted), curve(reference))
     assert len(curve(reference)) == UPDATES
+    # the manifest keeps the start's commit and adds where the run continued (a run may span commits)
+    first = json.loads((reference / "manifest.json").read_text())
+    manifest = json.loads((interrupted / "manifest.json").read_text())
+    assert "resumes" not in first and manifest["git_commit"] == first["git_commit"]
+    (resume,) = manifest["resumes"]
+    assert 1 <= resume["from_update"] <= kill_at and resume["git_commit"] == first["git_commit"]
 
 
 def test_corrupt_checkpoint_is_refused(tmp_path):
