@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -19,6 +20,8 @@ from tasks.gather import (
     split_caught,
     walls_xml,
 )
+from tasks.legged_robot import LeggedRobot, advance_many
+from tasks.many_steps import ManySteps
 from tasks.mujoco_task import MujocoTask
 from tasks.robot import Robot
 
@@ -59,9 +62,11 @@ class GatherTask(MujocoTask):
     def observation(self) -> np.ndarray:
         robot = self.robot
         x, y = robot.com_xy().tolist()
-        readings = sensor_readings(self.objects, x, y, robot.heading(), self.n_bins, self.sensor_range,
-                                   self.sensor_span)
-        return np.concatenate((robot.observation(), readings))
+        return np.concatenate((robot.observation(), self._readings(x, y, robot.heading())))
+
+    def _readings(self, x: float, y: float, heading: float) -> np.ndarray:
+        """The apple and bomb bins seen from (x, y, heading): shared by ``step`` and ``step_many``."""
+        return sensor_readings(self.objects, x, y, heading, self.n_bins, self.sensor_range, self.sensor_span)
 
     def reset_model(self) -> np.ndarray:
         self.robot.reset(self.np_random)
@@ -82,18 +87,47 @@ class GatherTask(MujocoTask):
             info = {"cost": 0.0, "apples": self.apples, "bombs": self.bombs}
             return self.observation(), float(self.fall_reward), True, False, info
         x, y = self.robot.com_xy().tolist()
-        got, self.objects = split_caught(self.objects, x, y, self.catch_range)
-        reward = cost = 0.0
-        if got:
-            apples = sum(obj.kind == APPLE for obj in got)
-            bombs = len(got) - apples
-            self.apples += apples
-            self.bombs += bombs
-            reward = self.apple_reward * apples - self.bomb_reward_penalty * bombs
-            cost = float(self.bomb_cost * bombs)
-            for obj in got:
-                self.data.mocap_pos[self._mocap[obj.slot], 2] = HIDDEN_Z
-            mujoco.mj_kinematics(self.model, self.data)  # rare: keep rendered objects current
-        terminated = not self.objects
+        reward, cost = self._collect(x, y)
         info = {"cost": cost, "apples": self.apples, "bombs": self.bombs}
-        return self.observation(), float(reward), terminated, False, info
+        return self.observation(), reward, not self.objects, False, info
+
+    def _collect(self, x: float, y: float) -> tuple[float, float]:
+        """(reward, cost) of collecting what lies within catch_range of (x, y): one rule for both paths."""
+        got, self.objects = split_caught(self.objects, x, y, self.catch_range)
+        if not got:
+            return 0.0, 0.0
+        apples = sum(obj.kind == APPLE for obj in got)
+        bombs = len(got) - apples
+        self.apples += apples
+        self.bombs += bombs
+        for obj in got:
+            self.data.mocap_pos[self._mocap[obj.slot], 2] = HIDDEN_Z
+        mujoco.mj_kinematics(self.model, self.data)  # rare: keep rendered objects current
+        reward = self.apple_reward * apples - self.bomb_reward_penalty * bombs
+        return float(reward), float(self.bomb_cost * bombs)
+
+    @property
+    def can_step_many(self) -> bool:
+        """The fast path covers the legged robots (ant); the point robot has no ``advance_many``."""
+        return isinstance(self.robot, LeggedRobot)
+
+    @staticmethod
+    def step_many(tasks: Sequence[GatherTask], actions: np.ndarray) -> ManySteps:
+        """``step`` of many environments of one task at once (``tasks/many_steps.py``).
+
+        The physics in one ``advance_many``; the gather rules per env as in ``step``, read at the COM
+        and yaw after the step (hiding collected objects moves no robot body, so ``step`` sees the same)."""
+        robot = advance_many([task.robot for task in tasks], actions, heading=True)
+        n = len(tasks)
+        rewards, costs, terminated = np.zeros(n), np.zeros(n), np.zeros(n, bool)
+        readings = []
+        steps = zip(tasks, robot.com_after.tolist(), robot.heading, robot.fallen.tolist())
+        for i, (task, (x, y), heading, fallen) in enumerate(steps):
+            if fallen:
+                rewards[i], terminated[i] = float(task.fall_reward), True
+            else:
+                rewards[i], costs[i] = task._collect(x, y)
+                terminated[i] = not task.objects
+            readings.append(task._readings(x, y, heading))
+        obs = np.concatenate((robot.observation, np.array(readings)), axis=1)
+        return ManySteps(obs, rewards, costs, terminated)

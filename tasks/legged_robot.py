@@ -73,6 +73,7 @@ class LeggedRobot:
         self.needs_contact_forces = self.observe_contact_forces or self.contact_cost_weight != 0.0
         # views into data's fixed buffers, kept for ``advance_many`` (each ``data.x`` builds a new array)
         self._views = (data.ctrl, data.qpos, data.qvel, data.subtree_com[self.torso])
+        self._xmat_view = data.xmat[self.torso]  # ``heading`` for ``advance_many(..., heading=True)``
 
     @property
     def action_space(self) -> gym.spaces.Box:
@@ -154,13 +155,15 @@ class RobotSteps:
     usual_reward: np.ndarray  # (n,) alive bonus minus control and contact costs
     observation: np.ndarray  # (n, observation_size)
     fallen: np.ndarray  # (n,) bool
+    heading: list[float] | None = None  # torso yaws after the step (``heading()``), if asked for
 
 
-def advance_many(robots: Sequence[LeggedRobot], actions: np.ndarray) -> RobotSteps:
+def advance_many(robots: Sequence[LeggedRobot], actions: np.ndarray, heading: bool = False) -> RobotSteps:
     """``advance`` and the reads that follow it, for many robots of one model at once.
 
     The sampler's fast path: the numbers are those of the per-robot methods bit for bit (tested),
-    with only the MuJoCo calls and the small dot products left in a loop over robots."""
+    with only the MuJoCo calls and the small dot products left in a loop over robots. ``heading``
+    adds the torso yaws (gather's sensors), which the circle tasks do not pay for."""
     first, n = robots[0], len(robots)
     ctrl = np.minimum(np.maximum(np.divide(actions, first.action_scale), first.low), first.high)
     contact = first.needs_contact_forces
@@ -169,6 +172,7 @@ def advance_many(robots: Sequence[LeggedRobot], actions: np.ndarray) -> RobotSte
     qpos, qvel, com = np.empty((n, nq)), np.empty((n, nv)), np.empty((n, 3))
     forces = np.empty((n, nforces)) if first.observe_contact_forces else None
     ctrl_sq, force_sq, vel_sq = np.zeros(n), np.zeros(n), np.empty(n)
+    yaws = [0.0] * n if heading else None
     for i, robot in enumerate(robots):
         model, data = robot.model, robot.data
         ctrl_view, qpos_view, qvel_view, com_view = robot._views
@@ -188,6 +192,9 @@ def advance_many(robots: Sequence[LeggedRobot], actions: np.ndarray) -> RobotSte
                 forces[i] = clipped
         qpos[i], qvel[i], com[i] = qpos_view, qvel_view, com_view
         vel_sq[i] = qvel_view @ qvel_view  # only its finiteness matters (``fallen``)
+        if yaws is not None:
+            xmat = robot._xmat_view
+            yaws[i] = math.atan2(xmat[3], xmat[0])  # ``heading()``'s expression
     after = com[:, :2].copy()
     reward = first.alive_bonus - first.ctrl_cost_weight * ctrl_sq
     if first.contact_cost_weight:
@@ -195,4 +202,4 @@ def advance_many(robots: Sequence[LeggedRobot], actions: np.ndarray) -> RobotSte
     parts = (qpos, qvel, forces, com) if forces is not None else (qpos, qvel, com)
     z = qpos[:, 2]
     healthy = (first.healthy_z_min <= z) & (z <= first.healthy_z_max) & np.isfinite(vel_sq)
-    return RobotSteps(before, after, reward, np.concatenate(parts, axis=1), ~healthy)
+    return RobotSteps(before, after, reward, np.concatenate(parts, axis=1), ~healthy, yaws)
