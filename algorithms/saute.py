@@ -6,7 +6,9 @@ cost limit d rescaled to the saute discount gamma_s, D = d (1 - gamma_s^T) / ((1
 the task's horizon (OmniSafe's ``safety_budget`` scaling; D = d for gamma_s = 1). While z > 0 the
 reward is the task's; once the budget is spent it is ``unsafe_reward``, so the constraint is
 enforced by the augmented MDP itself, and the learner is plain PPO without a cost critic or a
-multiplier (OmniSafe's PPOSaute). The wrapper keeps the task's reward in info["task_reward"], which
+multiplier (OmniSafe's PPOSaute). That holds only while a spent budget is worth less than any safe
+behaviour: the paper's rule puts ``unsafe_reward`` at or below the task's worst per-step reward
+(conf/algo/saute.yaml). The wrapper keeps the task's reward in info["task_reward"], which
 is what the harness logs.
 """
 
@@ -65,12 +67,12 @@ class Saute(FirstOrderAlgorithm):
     uses_cost_critic = False  # the constraint lives in the augmented reward
     max_constraints = 1  # one budget
 
-    def __init__(self, *args, saute_gamma: float = 0.999, unsafe_reward: float = -1.0, **kwargs) -> None:
+    def __init__(self, *args, saute_gamma: float = 0.999, unsafe_reward: float = -15.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.saute_gamma, self.unsafe_reward = float(saute_gamma), float(unsafe_reward)  # YAML keys wrap_env reads
 
     @classmethod
     def wrap_env(cls, env: gym.Env, cost_limit: float | Sequence[float], horizon: int, *, saute_gamma: float = 0.999,
-                 unsafe_reward: float = -1.0, **_: Any) -> gym.Env:
+                 unsafe_reward: float = -15.0, **_: Any) -> gym.Env:
         (limit,) = cls.constraint_limits(cost_limit)
         return SauteWrapper(env, saute_budget(limit, saute_gamma, horizon), saute_gamma, unsafe_reward)

@@ -10,9 +10,11 @@ import pytest
 import torch
 from helpers import run_cli
 
+import tasks
 from algorithms.core.observation_normalizer import ObservationNormalizer
 from algorithms.core.policy import GaussianPolicy
 from algorithms.saute import Saute, SauteWrapper, saute_budget
+from safebench.cli import _compose
 from safebench.constraints import Constraints
 from safebench.evaluation import Evaluator
 from safebench.sampler import RolloutCollector
@@ -101,3 +103,32 @@ def test_progress_csv_logs_the_task_return_through_the_cli(tmp_path):
     assert (progress["cost_mean"] > 5).all()  # budget spent: the learner's reward held -1000s
     assert progress["return_mean"].abs().max() < 100 and progress["eval_return_mean"].abs().max() < 100
     assert progress["value_loss"].iloc[0] > 1e4  # the critic did learn the reshaped reward
+
+
+def worst_point_circle_step(radius: float) -> float:
+    """The reward of a full-speed clockwise step along the top of the circle: the task's worst per step
+    (|reward| <= r * speed / (1 + |r - radius|) <= radius, the speed being at most move_scale 1)."""
+    env = tasks.make("point_circle", circle_radius=radius)
+    env.reset(seed=0)
+    task = env.unwrapped
+    qpos = task.data.qpos.copy()
+    qpos[:3] = (-0.5, radius, 0.0)  # heading +x at the top: clockwise
+    task.set_state(qpos, task.data.qvel.copy())
+    try:
+        return env.step(np.array([1.0, 0.0]))[1]
+    finally:
+        env.close()
+
+
+def test_configured_unsafe_reward_is_no_better_than_any_safe_step_on_the_point_tasks():
+    """The paper's rule for -n: a spent budget must be worth less than any safe behaviour, so the unsafe
+    reward sits at or below the task's worst per-step reward. OmniSafe's -1 breaks it on Point-Circle
+    (worst step about -15), and there the cost rose from 21 to 32 (docs/fidelity.md, Saute)."""
+    cfg = _compose(["+algo=saute", "+task=point_circle"])
+    radius = float(cfg.task.params.circle_radius)
+    worst = worst_point_circle_step(radius)
+    assert -radius <= worst < -0.95 * radius  # the bound is all but reached
+    assert cfg.algo.unsafe_reward <= -radius
+    gather = _compose(["+algo=saute", "+task=point_gather"])
+    assert float(gather.task.params.bomb_reward_penalty) == 0.0  # Point-Gather's rewards are >= 0
+    assert gather.algo.unsafe_reward <= 0.0
