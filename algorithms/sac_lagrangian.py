@@ -87,7 +87,7 @@ class SACLagrangian(OffPolicyLagrangian):
         actions, log_probs = self.policy(obs, self.generator)
         loss = (self.alpha * log_probs - self.penalized_q(obs, actions, multipliers)).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=list(self.policy.parameters()))  # the actor's gradient only, not the critics' weights'
         nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
         self.actor_optimizer.step()
         if self.auto_alpha:

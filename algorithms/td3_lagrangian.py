@@ -78,7 +78,7 @@ class TD3Lagrangian(OffPolicyLagrangian):
         """Ascend the penalized Q of the actor's own action (the deterministic policy gradient)."""
         loss = -self.penalized_q(obs, self.policy(obs), multipliers).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=list(self.policy.parameters()))  # the actor's gradient only, not the critics' weights'
         nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
         self.actor_optimizer.step()
         return {"actor_loss": loss.item()}
