@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from algorithms.core.off_policy import OffPolicyLagrangian
+from algorithms.core.grad_clip import clip_grad_norm_
+from algorithms.core.off_policy import OffPolicyLagrangian, adam
 from algorithms.core.replay_buffer import Transitions
 from algorithms.core.mlp import build_mlp
 
@@ -59,7 +60,7 @@ class SACLagrangian(OffPolicyLagrangian):
                  target_entropy: float | None = None, alpha_lr: float = 3e-4, **common) -> None:
         super().__init__(obs_dim, act_dim, cost_limit, seed, **common)
         self.policy = SquashedGaussianActor(obs_dim, act_dim, self.hidden_sizes, self.activation)
-        self.actor_optimizer = torch.optim.Adam(self.policy.parameters(), lr=actor_lr)
+        self.actor_optimizer = adam(self.policy.parameters(), lr=actor_lr)
         self.auto_alpha = bool(auto_alpha)
         self.target_entropy = float(-act_dim if target_entropy is None else target_entropy)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha)))
@@ -87,8 +88,8 @@ class SACLagrangian(OffPolicyLagrangian):
         actions, log_probs = self.policy(obs, self.generator)
         loss = (self.alpha * log_probs - self.penalized_q(obs, actions, multipliers)).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        loss.backward(inputs=list(self.policy.parameters()))  # the actor's gradient only, not the critics' weights'
+        clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
         self.actor_optimizer.step()
         if self.auto_alpha:
             self.alpha_optimizer.zero_grad(set_to_none=True)

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from algorithms.core.off_policy import OffPolicyLagrangian, soft_update
+from algorithms.core.grad_clip import clip_grad_norm_
+from algorithms.core.off_policy import OffPolicyLagrangian, adam, soft_update
 from algorithms.core.replay_buffer import Transitions
 from algorithms.core.mlp import build_mlp
 
@@ -51,7 +52,7 @@ class TD3Lagrangian(OffPolicyLagrangian):
         super().__init__(obs_dim, act_dim, cost_limit, seed, **common)
         self.policy = DeterministicActor(obs_dim, act_dim, self.hidden_sizes, self.activation)
         self.target_policy = copy.deepcopy(self.policy)
-        self.actor_optimizer = torch.optim.Adam(self.policy.parameters(), lr=actor_lr)
+        self.actor_optimizer = adam(self.policy.parameters(), lr=actor_lr)
         self.exploration_noise, self.policy_noise, self.policy_noise_clip = \
             exploration_noise, policy_noise, policy_noise_clip
 
@@ -78,8 +79,8 @@ class TD3Lagrangian(OffPolicyLagrangian):
         """Ascend the penalized Q of the actor's own action (the deterministic policy gradient)."""
         loss = -self.penalized_q(obs, self.policy(obs), multipliers).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        loss.backward(inputs=list(self.policy.parameters()))  # the actor's gradient only, not the critics' weights'
+        clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
         self.actor_optimizer.step()
         return {"actor_loss": loss.item()}
 

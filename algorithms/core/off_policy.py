@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from algorithms.core.base import Algorithm
+from algorithms.core.grad_clip import clip_grad_norm_
 from algorithms.core.replay_buffer import Transitions
 from algorithms.core.mlp import build_mlp
 from algorithms.core.lagrange_multiplier import LagrangeMultiplier
@@ -44,10 +45,19 @@ class QCritics(nn.Module):
 
 
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
-    """Polyak averaging: target <- (1 - tau) target + tau source."""
+    """Polyak averaging: target <- (1 - tau) target + tau source (one foreach call: each tensor's lerp_)."""
+    targets, sources = list(target.parameters()), list(source.parameters())
+    if len(targets) != len(sources):
+        raise ValueError("soft_update needs two networks of one architecture")
     with torch.no_grad():
-        for t, s in zip(target.parameters(), source.parameters(), strict=True):
-            t.lerp_(s, tau)
+        torch._foreach_lerp_(targets, sources, tau)
+
+
+def adam(params, lr: float) -> torch.optim.Adam:
+    """torch's Adam with its fused kernel: one pass over each tensor, where the default for-loop runs some ten
+    elementwise ops per tensor (the critics' step was about a tenth of a gradient step). The same update,
+    rounded differently: parameters within a few float32 ulps of the for-loop's (tested to tolerance)."""
+    return torch.optim.Adam(params, lr=lr, fused=True)
 
 
 def td_target(rewards: torch.Tensor, next_values: torch.Tensor, terminated: torch.Tensor,
@@ -82,7 +92,7 @@ class OffPolicyLagrangian(Algorithm):
         self.target_reward_critic = copy.deepcopy(self.reward_critic)
         self.target_cost_critics = copy.deepcopy(self.cost_critics)
         critic_params = [*self.reward_critic.parameters(), *self.cost_critics.parameters()]
-        self.critic_optimizer = torch.optim.Adam(critic_params, lr=critic_lr)
+        self.critic_optimizer = adam(critic_params, lr=critic_lr)
         self.lagrange = LagrangeMultiplier(lambda_init, lambda_lr, lambda_optimizer, lambda_max,
                                            count=self.num_constraints)
         self.recent_costs: deque[np.ndarray] = deque(maxlen=int(cost_window))
@@ -132,8 +142,7 @@ class OffPolicyLagrangian(Algorithm):
                         for critic, target in zip(self.cost_critics, cost_targets, strict=True))
         self.critic_optimizer.zero_grad(set_to_none=True)
         (reward_loss + cost_loss).backward()
-        nn.utils.clip_grad_norm_([p for g in self.critic_optimizer.param_groups for p in g["params"]],
-                                 self.max_grad_norm)
+        clip_grad_norm_([p for g in self.critic_optimizer.param_groups for p in g["params"]], self.max_grad_norm)
         self.critic_optimizer.step()
         return {"reward_critic_loss": reward_loss.item(), "cost_critic_loss": cost_loss.item()}
 
