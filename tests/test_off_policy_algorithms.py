@@ -11,13 +11,7 @@ from algorithms.ddpg_lagrangian import DDPGLagrangian
 from algorithms.sac_lagrangian import SACLagrangian, temperature_loss
 from algorithms.td3_lagrangian import TD3Lagrangian, smoothed_target_actions
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """As the harness runs off-policy updates: minibatches this small only lose from more threads."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 COMMON = dict(hidden_sizes=[32], activation="relu", critic_hidden_sizes=[32], num_critics=2, gamma=0.99,

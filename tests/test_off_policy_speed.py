@@ -20,12 +20,7 @@ from algorithms.sac_lagrangian import SACLagrangian
 from algorithms.td3_lagrangian import TD3Lagrangian
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 # ---- the plain twins: the code before the speed-ups ----------------------------------------------------
