@@ -18,7 +18,7 @@ from torch.distributions import Independent, Normal, kl_divergence
 from algorithms.core.actor_critic import UpdateData, standardize
 from algorithms.core.first_order import FirstOrderAlgorithm, minibatch_indices, one_thread
 from algorithms.core.fisher_vector_product import mean_kl
-from algorithms.core.lagrange_multiplier import LagrangeMultiplier
+from algorithms.core.lagrange_multiplier import CheckpointedMultipliers, LagrangeMultiplier
 
 
 def cup_coefficient(gamma: float, gae_lambda: float) -> float:
@@ -32,7 +32,7 @@ def cup_projection_loss(log_ratio: torch.Tensor, kl: torch.Tensor, cost_adv: tor
     return (coef * torch.exp(log_ratio) * (cost_adv * multipliers).sum(-1) + kl).mean()
 
 
-class CUP(FirstOrderAlgorithm):
+class CUP(CheckpointedMultipliers, FirstOrderAlgorithm):
     """PPO's improvement step, then CUP's projection step with a learned multiplier."""
 
     def __init__(self, *args, lambda_init: float = 0.001, lambda_lr: float = 0.035, lambda_optimizer: str = "adam",
@@ -76,11 +76,3 @@ class CUP(FirstOrderAlgorithm):
                     break
         return {"cup_projection_epochs": float(epochs), "cup_projection_kl": kl,
                 "cup_projection_loss": float(np.mean(losses)) if losses else 0.0}
-
-    def state_dict(self) -> dict:
-        return super().state_dict() | {"lagrange": self.lagrange.state(), "multipliers": self.multipliers.tolist()}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.lagrange.load_state(state["lagrange"])
-        self.multipliers = np.array(state["multipliers"], dtype=float)

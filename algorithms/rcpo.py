@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from algorithms.core.first_order import FirstOrderAlgorithm
+from algorithms.core.lagrange_multiplier import CheckpointedMultipliers, LagrangeMultiplier
 from algorithms.core.rollout_batch import RolloutBatch
-from algorithms.ppo_lagrangian import LagrangeMultiplier
 
 
 def penalized_rewards(rewards: np.ndarray, costs: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
@@ -25,7 +25,7 @@ def penalized_rewards(rewards: np.ndarray, costs: np.ndarray, multipliers: np.nd
     return rewards - costs @ np.asarray(multipliers, dtype=float)
 
 
-class RCPO(FirstOrderAlgorithm):
+class RCPO(CheckpointedMultipliers, FirstOrderAlgorithm):
     """PPO on the penalized reward's advantage; the multiplier by projected ascent before each update."""
 
     def __init__(self, *args, lambda_init: float = 0.001, lambda_lr: float = 0.035, lambda_optimizer: str = "sgd",
@@ -47,11 +47,3 @@ class RCPO(FirstOrderAlgorithm):
 
     def critic_rewards(self, batch: RolloutBatch) -> np.ndarray:
         return penalized_rewards(batch.rewards, batch.costs, self.multipliers)
-
-    def state_dict(self) -> dict:
-        return super().state_dict() | {"lagrange": self.lagrange.state(), "multipliers": self.multipliers.tolist()}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.lagrange.load_state(state["lagrange"])
-        self.multipliers = np.array(state["multipliers"], dtype=float)

@@ -19,6 +19,7 @@ import torch
 
 from algorithms.core.actor_critic import ActorCritic, UpdateData
 from algorithms.core.fisher_vector_product import mean_kl
+from algorithms.core.grad_clip import clip_grad_norm_
 
 
 @dataclass
@@ -154,7 +155,7 @@ class FirstOrderAlgorithm(ActorCritic):
         """One step of the policy's Adam on ``loss``, gradient norm clipped (also for a second loop, as CUP's)."""
         self.policy_optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
         self.policy_optimizer.step()
         return float(loss.detach())
 

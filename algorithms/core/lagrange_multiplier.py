@@ -43,3 +43,19 @@ class LagrangeMultiplier:
         with torch.no_grad():
             self.value.copy_(torch.as_tensor(state["value"], dtype=torch.float32))
         self.optimizer.load_state_dict(state["optimizer"])
+
+
+class CheckpointedMultipliers:
+    """Mixin for an algorithm with a learned multiplier (``self.lagrange``) and the values in force
+    (``self.multipliers``): both go into the checkpoint, so a resumed run continues exactly."""
+
+    lagrange: LagrangeMultiplier
+    multipliers: np.ndarray
+
+    def state_dict(self) -> dict:
+        return super().state_dict() | {"lagrange": self.lagrange.state(), "multipliers": self.multipliers.tolist()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.lagrange.load_state(state["lagrange"])
+        self.multipliers = np.array(state["multipliers"], dtype=float)
