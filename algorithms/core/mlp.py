@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from algorithms.core.simd_tanh import SimdTanh, simd_tanh
+from algorithms.core.simd_tanh import NUMPY_DTYPES, SimdTanh, numpy_tanh
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
 
@@ -48,13 +48,13 @@ def _initialised_linear(in_dim: int, out_dim: int, init: str, gain: float) -> nn
 
 def forward_for_inference(net: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     """``net(x)`` without nn.Module's call machinery, the same numbers (tested): the sampler runs a
-    small network for every group of environments at every step, where that machinery cost more
-    than the products (51 vs 21 us for a (64, 32) policy on 8 observations). Call it under no_grad."""
+    small network for every group of environments at every step, where that machinery costs about as
+    much as the products (``scripts/compare_fast_paths.py`` measures it). Call it under no_grad."""
     for layer in net:
         if type(layer) is nn.Linear:
             x = F.linear(x, layer.weight, layer.bias)
-        elif type(layer) is SimdTanh:
-            x = simd_tanh(x)
+        elif type(layer) is SimdTanh and x.device.type == "cpu" and x.dtype in NUMPY_DTYPES:
+            x = numpy_tanh(x)  # SimdTanh's own kernel, without its autograd and dual-tensor checks
         else:
             x = layer(x)
     return x

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-_NUMPY_DTYPES = (torch.float32, torch.float64)
+NUMPY_DTYPES = (torch.float32, torch.float64)
 
 
 def numpy_tanh(x: torch.Tensor) -> torch.Tensor:
@@ -45,7 +45,7 @@ class _SimdTanhFunction(torch.autograd.Function):
 
 def simd_tanh(x: torch.Tensor) -> torch.Tensor:
     """tanh(x), with NumPy's kernel wherever the tensor lives in CPU memory as float32/64."""
-    if x.device.type != "cpu" or x.dtype not in _NUMPY_DTYPES or _is_dual(x):
+    if x.device.type != "cpu" or x.dtype not in NUMPY_DTYPES or _is_dual(x):
         return torch.tanh(x)
     if x.requires_grad and torch.is_grad_enabled():
         return _SimdTanhFunction.apply(x)
