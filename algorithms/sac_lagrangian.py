@@ -1,6 +1,7 @@
 """SAC-Lagrangian (Haarnoja et al. 2018 with a Lagrange multiplier; OmniSafe's SACLag defaults).
 
-A tanh-squashed Gaussian actor maximizes (Q_r - lambda Q_C) / (1 + lambda) + alpha H(pi); twin reward
+A tanh-squashed Gaussian actor minimizes (alpha log pi - Q_r + lambda Q_C) / (1 + lambda), the Lagrangian
+scaled as a whole (OmniSafe's SACLag), so alpha weighs the entropy against Q_r whatever lambda; twin reward
 critics (clipped double Q) and one cost critic per constraint learn from the replay buffer; lambda
 ascends on the recent episodes' J_C - d (algorithms/core/off_policy.py). With ``auto_alpha`` the entropy
 temperature alpha is tuned so that the policy's entropy tracks ``target_entropy`` (default -act_dim).
@@ -26,9 +27,10 @@ LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # OmniSafe's and SpinningUp's clamp of th
 class SquashedGaussianActor(nn.Module):
     """a = tanh(mu(s) + sigma(s) eps): the actions stay in [-1, 1] and the log-probability is corrected."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: Sequence[int], activation: str) -> None:
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: Sequence[int], activation: str,
+                 init: str) -> None:
         super().__init__()
-        self.net = build_mlp(obs_dim, 2 * act_dim, hidden_sizes, activation, "orthogonal")
+        self.net = build_mlp(obs_dim, 2 * act_dim, hidden_sizes, activation, init)
 
     def forward(self, obs: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A reparameterized sample and its log-probability (the gradient flows through both)."""
@@ -59,7 +61,7 @@ class SACLagrangian(OffPolicyLagrangian):
                  actor_lr: float = 3e-4, alpha: float = 0.2, auto_alpha: bool = False,
                  target_entropy: float | None = None, alpha_lr: float = 3e-4, **common) -> None:
         super().__init__(obs_dim, act_dim, cost_limit, seed, **common)
-        self.policy = SquashedGaussianActor(obs_dim, act_dim, self.hidden_sizes, self.activation)
+        self.policy = SquashedGaussianActor(obs_dim, act_dim, self.hidden_sizes, self.activation, self.network_init)
         self.actor_optimizer = adam(self.policy.parameters(), lr=actor_lr)
         self.auto_alpha = bool(auto_alpha)
         self.target_entropy = float(-act_dim if target_entropy is None else target_entropy)
@@ -84,9 +86,11 @@ class SACLagrangian(OffPolicyLagrangian):
         return stats | {"alpha": self.alpha}
 
     def actor_step(self, obs: torch.Tensor, multipliers: torch.Tensor) -> dict[str, float]:
-        """Ascend E[penalized Q - alpha log pi]; then, with auto_alpha, move alpha toward the target entropy."""
+        """Descend E[(alpha log pi - min Q_r + lambda Q_C) / (1 + lambda)]; then, with auto_alpha, move alpha
+        toward the target entropy."""
         actions, log_probs = self.policy(obs, self.generator)
-        loss = (self.alpha * log_probs - self.penalized_q(obs, actions, multipliers)).mean()
+        q_reward = self.reward_critic(obs, actions).min(0).values - self.alpha * log_probs
+        loss = self.penalized_loss(q_reward, obs, actions, multipliers).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.policy.parameters()))  # the actor's gradient only, not the critics' weights'
         clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)

@@ -1,9 +1,10 @@
 """TD3-Lagrangian (Fujimoto et al. 2018 with a Lagrange multiplier; OmniSafe's TD3Lag defaults).
 
-A deterministic actor maximizes (Q_r - lambda Q_C) / (1 + lambda); TD3's three pieces over DDPG: twin
+A deterministic actor maximizes (Q_r1 - lambda Q_C) / (1 + lambda), Q_r1 the first reward critic (the TD3
+paper's actor update, OmniSafe's TD3Lag); TD3's three pieces over DDPG: twin
 reward critics (clipped double Q), target policy smoothing (clipped Gaussian noise on the target action)
 and delayed actor and target updates (every ``policy_delay`` critic steps). Exploration adds Gaussian
-noise to the actor's action. lambda ascends on the recent episodes' J_C - d (algorithms/core/off_policy.py).
+noise to the actor's action. Both critics bootstrap from the target actor's smoothed action. lambda ascends on the recent episodes' J_C - d (algorithms/core/off_policy.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from algorithms.core.mlp import build_mlp
 class DeterministicActor(nn.Module):
     """a = tanh(mu(s)) in [-1, 1]."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: Sequence[int], activation: str) -> None:
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: Sequence[int], activation: str,
+                 init: str) -> None:
         super().__init__()
-        self.net = build_mlp(obs_dim, act_dim, hidden_sizes, activation, "orthogonal")
+        self.net = build_mlp(obs_dim, act_dim, hidden_sizes, activation, init)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.net(obs))
@@ -50,7 +52,7 @@ class TD3Lagrangian(OffPolicyLagrangian):
                  actor_lr: float = 3e-4, exploration_noise: float = 0.1, policy_noise: float = 0.2,
                  policy_noise_clip: float = 0.5, **common) -> None:
         super().__init__(obs_dim, act_dim, cost_limit, seed, **common)
-        self.policy = DeterministicActor(obs_dim, act_dim, self.hidden_sizes, self.activation)
+        self.policy = DeterministicActor(obs_dim, act_dim, self.hidden_sizes, self.activation, self.network_init)
         self.target_policy = copy.deepcopy(self.policy)
         self.actor_optimizer = adam(self.policy.parameters(), lr=actor_lr)
         self.exploration_noise, self.policy_noise, self.policy_noise_clip = \
@@ -76,8 +78,10 @@ class TD3Lagrangian(OffPolicyLagrangian):
         return stats
 
     def actor_step(self, obs: torch.Tensor, multipliers: torch.Tensor) -> dict[str, float]:
-        """Ascend the penalized Q of the actor's own action (the deterministic policy gradient)."""
-        loss = -self.penalized_q(obs, self.policy(obs), multipliers).mean()
+        """Ascend the penalized Q of the actor's own action (the deterministic policy gradient), Q_r from the
+        first reward critic only, as the TD3 paper (the min is for the targets)."""
+        actions = self.policy(obs)
+        loss = self.penalized_loss(self.reward_critic(obs, actions)[0], obs, actions, multipliers).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.policy.parameters()))  # the actor's gradient only, not the critics' weights'
         clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)

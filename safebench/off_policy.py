@@ -4,7 +4,7 @@ replay buffer, and call the algorithm's gradient steps on a fixed schedule.
 An algorithm takes this path by declaring ``learns_from_replay = True`` (algorithms/core/off_policy.py).
 The schedule (``train.*``): the first ``start_steps`` env steps act uniformly at random; from then on,
 every ``update_every`` env steps, the algorithm takes ``updates_per_step`` gradient steps on minibatches
-drawn from the buffer; a progress.csv row is written every ``log_every`` env steps from the episodes
+drawn from the buffer, then one step of its multiplier; a progress.csv row is written every ``log_every`` env steps from the episodes
 completed in that window, with the on-policy runs' columns.
 
 Exact resume. Environment state cannot be saved, so each ``log_every`` window starts from freshly seeded
@@ -183,14 +183,25 @@ def run_window(collector: TransitionCollector, buffer: ReplayBuffer, algo, sched
             algo.record_episodes(np.array([c for _, c, _ in finished]))
         before, env_steps = env_steps, env_steps + collector.num_envs
         sampled = time.perf_counter()
-        for _ in range(schedule.gradient_steps(before, env_steps) if len(buffer) >= algo.batch_size else 0):
-            stats.add(algo.update(buffer.sample(algo.batch_size, collector.generator)))
+        due = schedule.gradient_steps(before, env_steps) if len(buffer) >= algo.batch_size else 0
+        run_update(algo, buffer, due, collector.generator, stats)
         sample_s, update_s = sample_s + sampled - start, update_s + time.perf_counter() - sampled
     m = collector.num_costs
     window = Window(np.array([r for r, _, _ in episodes]), np.array([c for _, c, _ in episodes]).reshape(-1, m),
                     np.array([n for _, _, n in episodes]), np.concatenate(costs).astype(np.float64),
                     schedule.window_steps)
     return WindowResult(window, stats.means(), sample_s, update_s)
+
+
+def run_update(algo, buffer: ReplayBuffer, gradient_steps: int, generator: torch.Generator,
+               stats: "StatsMean") -> None:
+    """One update: its gradient steps on fresh minibatches, then one multiplier step (OmniSafe's ``_update``:
+    ``update_iters`` steps, then the Lagrange step); nothing when no gradient step is due."""
+    if gradient_steps == 0:
+        return
+    for _ in range(gradient_steps):
+        stats.add(algo.update(buffer.sample(algo.batch_size, generator)))
+    algo.update_multiplier()
 
 
 class StatsMean:

@@ -22,6 +22,8 @@ TINY = ["+task=point_circle", "train.num_envs=2", "train.log_every=300", f"train
 ON_POLICY_COLUMNS = ["epoch", "env_steps", "return_mean", "return_std", "cost_mean", "ep_len_mean", "episodes",
                      "cost_limit", "batch_cost", "batch_steps", "violation", "kl", "entropy", "time_s",
                      "sample_time_s", "update_time_s", "steps_per_s"]
+OFF_POLICY_COLUMNS = ["gradient_steps", "lagrange_multiplier", "reward_critic_loss", "cost_critic_loss", "actor_loss",
+                      "alpha"]  # SAC's; means over the window's gradient steps (the actor's over its own steps)
 
 
 def test_schedule_random_start_then_updates_every_few_env_steps():
@@ -65,6 +67,8 @@ def test_resumed_run_continues_the_uninterrupted_curve_in_process(tmp_path):
     expected = curve(tmp_path / "reference")
     pd.testing.assert_frame_equal(curve(tmp_path / "resumed"), expected)
     assert len(expected) == 4 and expected["gradient_steps"].iloc[-1] == 150
+    progress = pd.read_csv(tmp_path / "reference" / "progress.csv")  # the on-policy columns, then the update's
+    assert set(ON_POLICY_COLUMNS) | set(OFF_POLICY_COLUMNS) <= set(progress.columns), sorted(progress.columns)
 
 
 def test_a_buffer_too_large_for_the_free_disk_is_refused_before_training(tmp_path, monkeypatch):

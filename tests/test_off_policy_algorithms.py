@@ -16,7 +16,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 COMMON = dict(hidden_sizes=[32], activation="relu", critic_hidden_sizes=[32], num_critics=2, gamma=0.99,
               cost_gamma=0.99, polyak=0.005, critic_lr=3e-3, max_grad_norm=40.0, batch_size=64, policy_delay=2,
-              lambda_init=0.001, lambda_lr=0.01, lambda_optimizer="adam", lambda_max=None, cost_window=10)
+              lambda_init=0.001, lambda_lr=0.01, lambda_optimizer="adam", lambda_max=None, cost_window=10,
+              network_init="kaiming_uniform")
 
 
 def make(cls, **overrides):
@@ -38,10 +39,12 @@ def bandit_buffer(count: int = 2000, seed: int = 0) -> ReplayBuffer:
 
 
 def train(algo, buffer, steps: int, seed: int = 0) -> dict:
+    """``steps`` updates of one gradient step each (the harness's defaults), the last one's stats."""
     generator = torch.Generator().manual_seed(seed)
     stats = {}
     for _ in range(steps):
         stats = algo.update(buffer.sample(algo.batch_size, generator))
+        algo.update_multiplier()
     return stats
 
 
@@ -67,9 +70,12 @@ def test_the_multiplier_rises_only_under_violation(cls):
     lambdas_up = [train(violating, buffer, 1)["lagrange_multiplier"] for _ in range(20)]
     lambdas_down = [train(safe, buffer, 1)["lagrange_multiplier"] for _ in range(20)]
     np.testing.assert_allclose(np.diff(lambdas_up), 0.01 * 3, rtol=1e-4)  # lambda += lr (J_C - d)
-    np.testing.assert_allclose(lambdas_down, np.maximum(0.5 - 0.01 * 3 * np.arange(1, 21), 0), atol=1e-6)
+    assert lambdas_up[0] == pytest.approx(0.001)  # each step uses the lambda in force; it moves after the step
+    np.testing.assert_allclose(lambdas_down, np.maximum(0.5 - 0.01 * 3 * np.arange(0, 20), 0), atol=1e-6)
+    assert float(safe.lagrange.value.detach()) == 0.0
     safe.record_episodes(np.full((10, 1), 8.0))  # the window (10 episodes) now holds only violations
-    assert train(safe, buffer, 1)["lagrange_multiplier"] == pytest.approx(lambdas_down[-1] + 0.03)
+    train(safe, buffer, 1)
+    assert float(safe.lagrange.value.detach()) == pytest.approx(0.03)
 
 
 def test_no_completed_episode_leaves_the_multiplier_alone():

@@ -133,7 +133,8 @@ def test_replay_sample_holds_the_drawn_rows():
 # ---- whole gradient steps ---------------------------------------------------------------------------------
 DEFAULTS = dict(hidden_sizes=[256, 256], activation="relu", critic_hidden_sizes=[256, 256], num_critics=2, gamma=0.99,
                 cost_gamma=0.99, polyak=0.005, critic_lr=3e-4, max_grad_norm=40.0, batch_size=256, policy_delay=2,
-                lambda_init=0.001, lambda_lr=0.001, lambda_optimizer="adam", lambda_max=None, cost_window=10)
+                lambda_init=0.001, lambda_lr=0.001, lambda_optimizer="adam", lambda_max=None, cost_window=50,
+                network_init="kaiming_uniform")
 SMALL = DEFAULTS | dict(hidden_sizes=[32], critic_hidden_sizes=[32], batch_size=64, critic_lr=3e-3,
                         max_grad_norm=0.5)  # a small max_grad_norm: the clipping path too
 
@@ -155,6 +156,7 @@ def run(cls, params, constraints, steps=8):
         if step % 3 == 1:
             algo.record_episodes(np.full((2, constraints), 4.0 + step))
         stats.append(algo.update(buffer.sample(algo.batch_size, generator)))
+        algo.update_multiplier()  # the harness's schedule at its defaults: one gradient step per update
     return stats, algo.state_dict()
 
 

@@ -16,8 +16,11 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "e
 # How the weights start (biases start at 0 in both):
 #   glorot_uniform: every layer Glorot/Xavier uniform, gain 1 (rllab's lasagne default, the released CPO code);
 #   orthogonal: hidden layers orthogonal with gain sqrt(2), the output layer orthogonal with gain 0.01 (the
-#   PPO-era convention of OmniSafe and CleanRL: a near-zero initial mean action).
-INITIALIZATIONS = ("glorot_uniform", "orthogonal")
+#   PPO-era convention of OmniSafe and CleanRL: a near-zero initial mean action);
+#   kaiming_uniform: torch's nn.Linear default, weights kaiming_uniform(a=sqrt 5) and biases U(+-1/sqrt(fan_in))
+#   (OmniSafe's off-policy networks, ``weight_initialization_mode: kaiming_uniform``; the TD3 and SAC authors'
+#   code, which keeps torch's default), biases included.
+INITIALIZATIONS = ("glorot_uniform", "orthogonal", "kaiming_uniform")
 
 
 def build_mlp(in_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str = "tanh",
@@ -36,8 +39,10 @@ def build_mlp(in_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation
 
 
 def _initialised_linear(in_dim: int, out_dim: int, init: str, gain: float) -> nn.Linear:
-    """A Linear layer with zero bias; ``gain`` applies to the orthogonal scheme only."""
+    """A Linear layer, zero bias but in kaiming_uniform (torch's own); ``gain`` applies to orthogonal only."""
     linear = nn.Linear(in_dim, out_dim)
+    if init == "kaiming_uniform":
+        return linear  # nn.Linear.reset_parameters drew exactly OmniSafe's kaiming_uniform_(a=sqrt 5) and bias
     if init == "glorot_uniform":
         nn.init.xavier_uniform_(linear.weight)
     else:

@@ -8,8 +8,9 @@ maps them onto the task's action box.
 The constraint. The cost critics estimate the gamma-discounted cost-to-go of per-step costs, so their scale
 is not the episodic limit d. The multiplier therefore never compares a critic with d: as OmniSafe's
 off-policy Lagrangian methods, it ascends lambda (J_C - d) with J_C the mean undiscounted cost of the last
-``cost_window`` completed episodes, the same quantity as d and as progress.csv's ``cost_mean``. The critics
-only say which actions cost, through the actor's loss -(Q_r - lambda Q_C) / (1 + lambda).
+``cost_window`` completed episodes (OmniSafe's 50-episode ``Metrics/EpCost`` window), once per update after
+its gradient steps (``update_multiplier``, called by the harness, as OmniSafe's ``_update``). The critics only
+say which actions cost, through the actor's loss (-Q_r + lambda Q_C [+ alpha log pi]) / (1 + lambda).
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from algorithms.core.lagrange_multiplier import LagrangeMultiplier
 class QCritics(nn.Module):
     """``count`` independent Q(s, a) networks side by side (2 for clipped double Q, 1 for DDPG)."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: Sequence[int], activation: str, count: int) -> None:
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: Sequence[int], activation: str, count: int,
+                 init: str) -> None:
         super().__init__()
-        self.nets = nn.ModuleList(build_mlp(obs_dim + act_dim, 1, hidden_sizes, activation, "orthogonal")
+        self.nets = nn.ModuleList(build_mlp(obs_dim + act_dim, 1, hidden_sizes, activation, init)
                                   for _ in range(count))
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -70,7 +72,8 @@ class OffPolicyLagrangian(Algorithm):
     """The harness's side of an off-policy algorithm, plus the critics and the multiplier every one here uses.
 
     Subclasses build ``self.policy`` (an actor with ``mean_action``), implement ``explore`` and
-    ``gradient_step``; ``update`` first moves the multiplier, then takes the step."""
+    ``gradient_step``; ``update`` takes one gradient step, ``update_multiplier`` (the harness, once per update)
+    moves the multiplier."""
 
     learns_from_replay = True  # the harness collects into a replay buffer and calls update per gradient step
 
@@ -78,17 +81,18 @@ class OffPolicyLagrangian(Algorithm):
                  hidden_sizes: Sequence[int], activation: str, critic_hidden_sizes: Sequence[int],
                  num_critics: int, gamma: float, cost_gamma: float, polyak: float, critic_lr: float,
                  max_grad_norm: float, batch_size: int, policy_delay: int, lambda_init: float, lambda_lr: float,
-                 lambda_optimizer: str, lambda_max: float | None, cost_window: int) -> None:
+                 lambda_optimizer: str, lambda_max: float | None, cost_window: int, network_init: str) -> None:
         self.cost_limits = np.array(self.constraint_limits(cost_limit))
         self.obs_dim, self.act_dim, self.num_constraints = obs_dim, act_dim, len(self.cost_limits)
         self.gamma, self.cost_gamma, self.polyak = gamma, cost_gamma, polyak
         self.max_grad_norm, self.batch_size, self.policy_delay = max_grad_norm, int(batch_size), int(policy_delay)
-        self.hidden_sizes, self.activation = tuple(hidden_sizes), activation
+        self.hidden_sizes, self.activation, self.network_init = tuple(hidden_sizes), activation, network_init
         self.generator = torch.Generator().manual_seed(int(seed))  # the update's own noise
         torch.manual_seed(int(seed))  # network initialization
-        self.reward_critic = QCritics(obs_dim, act_dim, critic_hidden_sizes, activation, num_critics)
+        self.reward_critic = QCritics(obs_dim, act_dim, critic_hidden_sizes, activation, num_critics, network_init)
         self.cost_critics = nn.ModuleList(  # one Q_C network per constraint, as OmniSafe's cost critic
-            QCritics(obs_dim, act_dim, critic_hidden_sizes, activation, 1) for _ in range(self.num_constraints))
+            QCritics(obs_dim, act_dim, critic_hidden_sizes, activation, 1, network_init)
+            for _ in range(self.num_constraints))
         self.target_reward_critic = copy.deepcopy(self.reward_critic)
         self.target_cost_critics = copy.deepcopy(self.cost_critics)
         critic_params = [*self.reward_critic.parameters(), *self.cost_critics.parameters()]
@@ -112,14 +116,18 @@ class OffPolicyLagrangian(Algorithm):
         self.recent_costs.extend(np.asarray(episode_costs, dtype=float).reshape(-1, self.num_constraints))
 
     def update(self, batch: Transitions) -> dict[str, float]:
-        """One gradient step: the multiplier on the recent episodes' J_C - d, then the critics, and every
-        ``policy_delay`` steps the actor and the target networks (OmniSafe's order)."""
-        if self.recent_costs:
-            self.lagrange.step(np.mean(self.recent_costs, axis=0) - self.cost_limits)
+        """One gradient step with the multiplier in force: the critics, and every ``policy_delay`` steps the
+        actor and the target networks (OmniSafe's order)."""
         multipliers = self.lagrange.value.detach().clone()
         self.steps += 1
         stats = self.gradient_step(batch, multipliers, actor_due=self.steps % self.policy_delay == 0)
         return stats | self.multiplier_stats()
+
+    def update_multiplier(self) -> None:
+        """Ascend lambda on the recent episodes' J_C - d, once per update after its gradient steps (OmniSafe's
+        ``_update``); without a completed episode there is no J_C and lambda stays."""
+        if self.recent_costs:
+            self.lagrange.step(np.mean(self.recent_costs, axis=0) - self.cost_limits)
 
     def multiplier_stats(self) -> dict[str, float]:
         values = self.lagrange.value.detach().double().numpy()
@@ -128,29 +136,40 @@ class OffPolicyLagrangian(Algorithm):
         return {f"lagrange_multiplier_{k}": float(v) for k, v in enumerate(values)}
 
     # ---- shared pieces of the gradient step --------------------------------------------------------
-    def critic_step(self, batch: Transitions, next_actions: torch.Tensor,
-                    next_entropy_bonus: torch.Tensor | float = 0.0) -> dict[str, float]:
-        """Regress every Q on its TD target (clipped double Q: the min over the target critics)."""
+    def td_targets(self, batch: Transitions, next_actions: torch.Tensor,
+                   next_entropy_bonus: torch.Tensor | float = 0.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The reward target (clipped double Q: the min over the target critics, plus SAC's entropy bonus) and
+        one cost target per constraint, both from the same next action: each critic evaluates the policy the
+        actor's loss uses it for (OmniSafe's cost critic takes the online actor's mean action instead)."""
         with torch.no_grad():
             next_q = self.target_reward_critic(batch.next_obs, next_actions).min(0).values + next_entropy_bonus
             reward_target = td_target(batch.rewards, next_q, batch.terminated, self.gamma)
             cost_targets = [td_target(batch.costs[:, k], critic(batch.next_obs, next_actions).max(0).values,
                                       batch.terminated, self.cost_gamma)
                             for k, critic in enumerate(self.target_cost_critics)]
+        return reward_target, cost_targets
+
+    def critic_step(self, batch: Transitions, next_actions: torch.Tensor,
+                    next_entropy_bonus: torch.Tensor | float = 0.0) -> dict[str, float]:
+        """Regress every Q on its TD target; each critic's gradient clipped on its own, as OmniSafe's separate
+        critic optimizers (one fused Adam here: Adam is per parameter, so only the clipping could couple them)."""
+        reward_target, cost_targets = self.td_targets(batch, next_actions, next_entropy_bonus)
         reward_loss = (self.reward_critic(batch.obs, batch.actions) - reward_target).pow(2).mean(1).sum()
         cost_loss = sum((critic(batch.obs, batch.actions) - target).pow(2).mean(1).sum()
                         for critic, target in zip(self.cost_critics, cost_targets, strict=True))
         self.critic_optimizer.zero_grad(set_to_none=True)
         (reward_loss + cost_loss).backward()
-        clip_grad_norm_([p for g in self.critic_optimizer.param_groups for p in g["params"]], self.max_grad_norm)
+        for critic in (self.reward_critic, *self.cost_critics):
+            clip_grad_norm_(critic.parameters(), self.max_grad_norm)
         self.critic_optimizer.step()
         return {"reward_critic_loss": reward_loss.item(), "cost_critic_loss": cost_loss.item()}
 
-    def penalized_q(self, obs: torch.Tensor, actions: torch.Tensor, multipliers: torch.Tensor) -> torch.Tensor:
-        """(Q_r - sum_k lambda_k Q_Ck) / (1 + sum_k lambda_k), per sample: what the actor ascends (OmniSafe)."""
-        q = self.reward_critic(obs, actions).min(0).values
+    def penalized_loss(self, q_reward: torch.Tensor, obs: torch.Tensor, actions: torch.Tensor,
+                       multipliers: torch.Tensor) -> torch.Tensor:
+        """(-q_reward + sum_k lambda_k Q_Ck) / (1 + sum_k lambda_k), per sample: the actor's loss, with SAC's
+        alpha log pi inside q_reward's term so that the whole Lagrangian is scaled (OmniSafe's ``_loss_pi``)."""
         q_costs = torch.stack([critic(obs, actions).max(0).values for critic in self.cost_critics])
-        return (q - (multipliers[:, None] * q_costs).sum(0)) / (1 + multipliers.sum())
+        return (-q_reward + (multipliers[:, None] * q_costs).sum(0)) / (1 + multipliers.sum())
 
     def update_targets(self) -> None:
         soft_update(self.target_reward_critic, self.reward_critic, self.polyak)
