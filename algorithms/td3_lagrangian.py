@@ -1,10 +1,11 @@
 """TD3-Lagrangian (Fujimoto et al. 2018 with a Lagrange multiplier; OmniSafe's TD3Lag defaults).
 
 A deterministic actor maximizes (Q_r1 - lambda Q_C) / (1 + lambda), Q_r1 the first reward critic (the TD3
-paper's actor update, OmniSafe's TD3Lag); TD3's three pieces over DDPG: twin
-reward critics (clipped double Q), target policy smoothing (clipped Gaussian noise on the target action)
-and delayed actor and target updates (every ``policy_delay`` critic steps). Exploration adds Gaussian
-noise to the actor's action. Both critics bootstrap from the target actor's smoothed action. lambda ascends on the recent episodes' J_C - d (algorithms/core/off_policy.py).
+paper's actor update, OmniSafe's TD3Lag); TD3's three pieces over DDPG: twin reward critics (clipped double
+Q), target policy smoothing (clipped Gaussian noise on the target action) and delayed actor and target
+updates (every ``policy_delay`` critic steps). Both critics bootstrap from the target actor's smoothed
+action. Exploration adds Gaussian noise to the actor's action. lambda ascends on the recent episodes'
+J_C - d (algorithms/core/off_policy.py).
 """
 
 from __future__ import annotations

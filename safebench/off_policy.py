@@ -4,8 +4,8 @@ replay buffer, and call the algorithm's gradient steps on a fixed schedule.
 An algorithm takes this path by declaring ``learns_from_replay = True`` (algorithms/core/off_policy.py).
 The schedule (``train.*``): the first ``start_steps`` env steps act uniformly at random; from then on,
 every ``update_every`` env steps, the algorithm takes ``updates_per_step`` gradient steps on minibatches
-drawn from the buffer, then one step of its multiplier; a progress.csv row is written every ``log_every`` env steps from the episodes
-completed in that window, with the on-policy runs' columns.
+drawn from the buffer, then one step of its multiplier; a progress.csv row is written every ``log_every``
+env steps from the episodes completed in that window, with the on-policy runs' columns.
 
 Exact resume. Environment state cannot be saved, so each ``log_every`` window starts from freshly seeded
 resets (``episode_seeds(seed, window)``, the on-policy batches' scheme) and an episode still running when a
