@@ -20,9 +20,17 @@ def _in_multirun() -> bool:
         return False
 
 
+def _thread_limit() -> int | None:
+    """OMP_NUM_THREADS when the environment sets it (schedulers and shared machines do): the threads this process
+    may use. Threads that outnumber the free cores spin-wait: a tiny run on a busy 2-core machine took 3x the CPU."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 @dataclass(frozen=True)
 class Parallelism:
-    """Resolved ``train.workers`` and ``train.torch_threads`` ("auto" becomes a number)."""
+    """Resolved ``train.workers`` and ``train.torch_threads`` ("auto" becomes a number: for the threads, every core,
+    or OMP_NUM_THREADS where set, or 1 per job in a multirun)."""
 
     workers: int
     update_threads: int
@@ -35,7 +43,7 @@ class Parallelism:
         threads = cfg.train.torch_threads
         return cls(
             workers=(0 if shared else min(cores, int(cfg.train.num_envs))) if workers == "auto" else int(workers),
-            update_threads=(1 if shared else cores) if threads == "auto" else int(threads),
+            update_threads=(1 if shared else _thread_limit() or cores) if threads == "auto" else int(threads),
         )
 
     @staticmethod

@@ -194,11 +194,12 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         if cfg.resume:
             state = restore(run_dir, identity, parts)
             log.info("resumed from update %d (%d env steps)", state.epoch, state.env_steps)
+        trained_from = state.epoch
         prepare_run_dir(run_dir, overwrite=bool(cfg.get("overwrite", False)) and not cfg.resume)
         if not cfg.resume or not (run_dir / MANIFEST_FILE).exists():
             atomic_write_json(run_dir / MANIFEST_FILE, manifest(CODE_DIR) | {
                 "env_workers": parts.collector.workers, "update_threads": parts.parallelism.update_threads})
-        elif state.epoch > 0:
+        elif 0 < state.epoch < planned_epochs(parts):  # a complete run "resumed" (a sweep's --resume) trains nothing
             record_resume(run_dir, state.epoch)
         progress = ProgressLog(run_dir / PROGRESS_FILE, state.rows)
         progress.flush()
@@ -213,11 +214,16 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             wandb.finish()
     finally:
         parts.collector.close()
-    epochs = parts.budget.epochs if parts.schedule is None else parts.schedule.windows
-    summary = summarize(progress.rows, parts.constraints, epochs)
+    summary = summarize(progress.rows, parts.constraints, planned_epochs(parts))
     atomic_write_json(run_dir / SUMMARY_FILE, summary)
-    finish_manifest(run_dir)
+    if trained_from < planned_epochs(parts):
+        finish_manifest(run_dir)
     return summary
+
+
+def planned_epochs(parts: Components) -> int:
+    """Updates (on-policy) or log windows (off-policy) the budget asks for."""
+    return parts.budget.epochs if parts.schedule is None else parts.schedule.windows
 
 
 def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState, identity: dict[str, Any],

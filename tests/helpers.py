@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,19 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None
     full_env = dict(os.environ, PYTHONWARNINGS="ignore", **(env or {}))
     return subprocess.run([sys.executable, "-m", "safebench", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=full_env)
+
+
+@contextlib.contextmanager
+def group_killed_afterwards(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """For a process started with ``start_new_session=True``: whatever the test's outcome, nothing of its
+    process group outlives the test (a failed signal test would leave a training run eating the cores)."""
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
 
 
 def bandit_batch(policy: GaussianPolicy, num_envs: int, horizon: int, generator: torch.Generator,

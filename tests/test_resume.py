@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from helpers import run_cli
+from helpers import group_killed_afterwards, run_cli
 
 from safebench.checkpoint import checkpoint_path, load_checkpoint
 from safebench.cli import _compose
@@ -103,6 +103,19 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypa
     assert torch.isfinite(saved["algorithm"]["policy"]["log_std"]).all()
 
 
+def test_resuming_a_complete_run_leaves_its_manifest_and_curve_alone(tmp_path):
+    """A figure's --resume passes over finished runs: their end time and resume record must not move."""
+    from safebench.trainer import train
+
+    cfg = _compose(["+algo=trpo", *BASE[:3], "train.total_steps=2000"])
+    train(cfg, tmp_path)
+    manifest, progress = (tmp_path / "manifest.json").read_text(), (tmp_path / "progress.csv").read_text()
+    cfg.resume = True
+    train(cfg, tmp_path)
+    assert (tmp_path / "manifest.json").read_text() == manifest
+    assert (tmp_path / "progress.csv").read_text() == progress
+
+
 def children_of(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (from /proc)."""
     found = []
@@ -123,23 +136,24 @@ def test_ctrl_c_stops_a_run_with_workers_cleanly_and_it_resumes(tmp_path):
             "train.total_steps=400000", "train.checkpoint_every=1", "seed=1"]
     run_dir = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    progress = run_dir / "progress.csv"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (progress.exists() and len(progress.read_text().splitlines()) > 2):
-        time.sleep(0.05)
-    assert '"env_workers": 2' in (run_dir / "manifest.json").read_text()
-    workers = children_of(process.pid)
-    assert len(workers) >= 2  # the two env workers (and multiprocessing's resource tracker)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    output = stdout + stderr
-    assert process.returncode == 130, output[-2000:]
-    assert "Traceback" not in output and f"resume=true hydra.run.dir={run_dir}" in output
-    deadline = time.time() + 10
-    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
-        time.sleep(0.1)
-    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphan worker processes"
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    with group_killed_afterwards(process):
+        progress = run_dir / "progress.csv"
+        deadline = time.time() + 120
+        while time.time() < deadline and not (progress.exists() and len(progress.read_text().splitlines()) > 2):
+            time.sleep(0.05)
+        assert '"env_workers": 2' in (run_dir / "manifest.json").read_text()
+        workers = children_of(process.pid)
+        assert len(workers) >= 2  # the two env workers (and multiprocessing's resource tracker)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        output = stdout + stderr
+        assert process.returncode == 130, output[-2000:]
+        assert "Traceback" not in output and f"resume=true hydra.run.dir={run_dir}" in output
+        deadline = time.time() + 10
+        while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+            time.sleep(0.1)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphan worker processes"
     resumed = run_cli(*args, "train.total_steps=24000", "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
 
@@ -149,16 +163,17 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     args = ["+algo=cpo", *BASE[:-2], "train.total_steps=400000", "train.checkpoint_every=1", "seed=2"]
     run_dir = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not checkpoint_path(run_dir).exists():
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=60)
-    output = stdout + stderr
-    assert process.returncode == 143, output[-2000:]
-    assert "Traceback" not in output and "interrupted (SIGTERM)" in output
-    assert f"resume=true hydra.run.dir={run_dir}" in output
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    with group_killed_afterwards(process):
+        deadline = time.time() + 120
+        while time.time() < deadline and not checkpoint_path(run_dir).exists():
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+        output = stdout + stderr
+        assert process.returncode == 143, output[-2000:]
+        assert "Traceback" not in output and "interrupted (SIGTERM)" in output
+        assert f"resume=true hydra.run.dir={run_dir}" in output
     resumed = run_cli(*args[:-3], "train.total_steps=4000", "train.checkpoint_every=1", "seed=2", "resume=true",
                       f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -172,21 +187,22 @@ def test_ctrl_c_during_start_up_is_one_message_without_a_resume_hint(tmp_path):
     run_dir = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(children_of(process.pid)) < 2:
-        time.sleep(0.01)
-    workers = children_of(process.pid)
-    assert not (run_dir / "progress.csv").exists(), "the run got past its start-up"
-    os.killpg(process.pid, signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    output = stdout + stderr
-    assert process.returncode == 130, output[-3000:]
-    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-3000:]
-    assert "nothing to resume" in output and "resume=true" not in output
-    deadline = time.time() + 10
-    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
-        time.sleep(0.1)
-    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphan worker processes"
+    with group_killed_afterwards(process):
+        deadline = time.time() + 120
+        while time.time() < deadline and len(children_of(process.pid)) < 2:
+            time.sleep(0.01)
+        workers = children_of(process.pid)
+        assert not (run_dir / "progress.csv").exists(), "the run got past its start-up"
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        output = stdout + stderr
+        assert process.returncode == 130, output[-3000:]
+        assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-3000:]
+        assert "nothing to resume" in output and "resume=true" not in output
+        deadline = time.time() + 10
+        while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+            time.sleep(0.1)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphan worker processes"
 
 
 def committed_checkpoints() -> list[Path]:

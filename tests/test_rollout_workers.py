@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, failing_point_circle, point_circle_failing_in_workers
+from helpers import REPO, failing_point_circle, group_killed_afterwards, point_circle_failing_in_workers
 
 import tasks
 from algorithms.core.observation_normalizer import ObservationNormalizer
@@ -173,19 +173,21 @@ def _alive(pid: int) -> bool:
 def test_no_orphan_workers_after_ctrl_c_or_kill(tmp_path, sig):
     script = tmp_path / "sampler.py"
     script.write_text(SCRIPT.format(repo=str(REPO)))
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    pids = [int(p) for p in parent.stdout.readline().split()]
-    assert len(pids) == 2 and all(_alive(p) for p in pids)
-    time.sleep(0.5)
-    parent.send_signal(sig)
-    parent.wait(timeout=20)
-    deadline = time.time() + 15
-    while time.time() < deadline and any(_alive(p) for p in pids):
-        time.sleep(0.1)
-    leftover = [p for p in pids if _alive(p)]
-    for p in leftover:
-        os.kill(p, signal.SIGKILL)
-    assert not leftover, f"orphan workers after {sig!r}"
-    if sig == signal.SIGINT:
-        stderr = parent.stderr.read()
-        assert "KeyboardInterrupt" in stderr and "leaked" not in stderr, stderr
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    with group_killed_afterwards(parent):
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+        time.sleep(0.5)
+        parent.send_signal(sig)
+        parent.wait(timeout=20)
+        deadline = time.time() + 15
+        while time.time() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.1)
+        leftover = [p for p in pids if _alive(p)]
+        for p in leftover:
+            os.kill(p, signal.SIGKILL)
+        assert not leftover, f"orphan workers after {sig!r}"
+        if sig == signal.SIGINT:
+            stderr = parent.stderr.read()
+            assert "KeyboardInterrupt" in stderr and "leaked" not in stderr, stderr

@@ -4,6 +4,7 @@ only what cannot change the results, one run per directory (issue 18, points 1-4
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -164,3 +165,19 @@ def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(
                       f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "complete"
+
+
+def test_automatic_update_threads_follow_omp_num_threads_where_set(monkeypatch):
+    """A scheduler's OMP_NUM_THREADS is the run's share of the machine; without it, every core."""
+    from safebench.cli import _compose
+    from safebench.parallelism import Parallelism
+
+    cfg = _compose(["+algo=cpo", "+task=point_circle"])
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert Parallelism.from_config(cfg).update_threads == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert Parallelism.from_config(cfg).update_threads == (os.cpu_count() or 1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert Parallelism.from_config(cfg).update_threads == (os.cpu_count() or 1)
+    cfg.train.torch_threads = 2
+    assert Parallelism.from_config(cfg).update_threads == 2
