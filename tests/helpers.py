@@ -26,6 +26,29 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None
                           timeout=timeout, env=full_env)
 
 
+def run_cli_in_process(*args: str, capsys) -> subprocess.CompletedProcess:
+    """``python -m safebench ARGS`` through the same ``main`` in this process, for commands that end before
+    training (refusals): a subprocess would spend most of its time importing torch. Signal handlers, the
+    environment and ``sys.argv`` are restored afterwards."""
+    import signal
+
+    from safebench.cli import main
+
+    saved_handler, saved_env, saved_argv = signal.getsignal(signal.SIGTERM), dict(os.environ), list(sys.argv)
+    code = 0
+    try:
+        main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        signal.signal(signal.SIGTERM, saved_handler)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.argv = saved_argv
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["safebench", *args], code, out, err)
+
+
 @contextlib.contextmanager
 def group_killed_afterwards(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
     """For a process started with ``start_new_session=True``: whatever the test's outcome, nothing of its

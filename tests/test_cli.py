@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
-from helpers import run_cli
+from helpers import run_cli, run_cli_in_process
 
 from safebench.cli import _compose
 from safebench.config_validation import available, validate_config
@@ -77,11 +77,18 @@ def test_unwritable_run_directory_is_refused_before_anything_starts(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+IN_A_REAL_PROCESS = {"unknown algo", "batch below horizon", "resume and overwrite"}  # the rest: the same main()
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_exits_2_with_one_clear_paragraph(case, tmp_path):
+def test_bad_input_exits_2_with_one_clear_paragraph(case, tmp_path, capsys, monkeypatch):
     args, expected = BAD_INPUTS[case]
     run_dir = tmp_path / "run"
-    result = run_cli(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    if case in IN_A_REAL_PROCESS:
+        result = run_cli(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    else:
+        monkeypatch.chdir(tmp_path)
+        result = run_cli_in_process(*args, f"hydra.run.dir={run_dir}", capsys=capsys)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stderr.startswith("safebench: error:")
@@ -91,9 +98,10 @@ def test_bad_input_exits_2_with_one_clear_paragraph(case, tmp_path):
     assert not run_dir.exists() and not (tmp_path / "runs").exists()
 
 
-def test_resume_without_checkpoint_is_refused(tmp_path):
-    result = run_cli("+algo=trpo", "+task=point_circle", "resume=true", f"hydra.run.dir={tmp_path / 'nothing'}",
-                     cwd=tmp_path)
+def test_resume_without_checkpoint_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process("+algo=trpo", "+task=point_circle", "resume=true",
+                                f"hydra.run.dir={tmp_path / 'nothing'}", capsys=capsys)
     assert result.returncode == 2 and "no checkpoint" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -200,9 +208,10 @@ def test_an_unknown_key_in_an_algorithm_yaml_is_named_with_the_valid_keys(algo):
     assert "obs_dim" not in problem  # the harness's own arguments are not the user's keys
 
 
-def test_an_unknown_algorithm_key_exits_2_like_an_unknown_command_line_key(tmp_path):
-    result = run_cli("+algo=ppo_lagrangian", "+task=point_circle", "+algo.lambda_lrr=0.1",
-                     f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+def test_an_unknown_algorithm_key_exits_2_like_an_unknown_command_line_key(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process("+algo=ppo_lagrangian", "+task=point_circle", "+algo.lambda_lrr=0.1",
+                                f"hydra.run.dir={tmp_path / 'run'}", capsys=capsys)
     message = " ".join(result.stderr.split())
     assert result.returncode == 2 and "Traceback" not in message, result.stderr[-3000:]
     assert "algo.lambda_lrr for algorithm 'ppo_lagrangian'" in message and "Did you mean lambda_lr?" in message
