@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import run_cli, run_cli_in_process
 
 from safebench.checkpoint import checkpoint_path
 from safebench.cli import _compose
@@ -71,9 +71,11 @@ def test_refused_resume_leaves_the_run_directory_untouched(run_copy, tmp_path):
 
 # ---- 2. no silent replacement --------------------------------------------------------------------
 
-def test_a_directory_holding_a_run_is_refused_without_resume_or_overwrite(run_copy, tmp_path):
+def test_a_directory_holding_a_run_is_refused_without_resume_or_overwrite(run_copy, tmp_path, capsys, monkeypatch):
     before = snapshot(run_copy)
-    refused(run_cli(*FINISHED, f"hydra.run.dir={run_copy}", cwd=tmp_path), "already holds a run", "overwrite=true")
+    monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process says the same
+    refused(run_cli_in_process(*FINISHED, f"hydra.run.dir={run_copy}", capsys=capsys), "already holds a run",
+            "overwrite=true")
     assert snapshot(run_copy) == before
     (run_copy / "checkpoints" / "last.pt").unlink()  # progress.csv alone is a run too
     assert "already holds a run" in check_run_dir(_compose(FINISHED), run_copy)[0]
@@ -116,9 +118,11 @@ def test_resume_accepts_the_keys_that_cannot_change_the_results(finished_run):
     assert check_run_dir(_compose([*FINISHED, "resume=true", *allowed]), finished_run) == []
 
 
-def test_resume_with_another_cost_limit_is_refused_through_the_cli(run_copy, tmp_path):
+def test_resume_with_another_cost_limit_is_refused_through_the_cli(run_copy, tmp_path, capsys, monkeypatch):
     before = snapshot(run_copy)
-    result = run_cli(*FINISHED, "task.cost_limit=0.5", "resume=true", f"hydra.run.dir={run_copy}", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process(*FINISHED, "task.cost_limit=0.5", "resume=true", f"hydra.run.dir={run_copy}",
+                                capsys=capsys)
     refused(result, "task.cost_limit (run: 5.0, now: 0.5)")
     assert snapshot(run_copy) == before
 
