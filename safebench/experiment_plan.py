@@ -36,10 +36,16 @@ def plan_runs(overrides: list[str]) -> list[dict]:
 
 
 def identity_overrides(overrides) -> list[str]:
-    """The overrides that say which run a job is: not Hydra's own settings (kept out of the job's
-    .hydra/overrides.yaml), nor ``resume``, which a continued experiment adds."""
-    return sorted(o for o in overrides
-                  if not o.lstrip("+~").startswith(("hydra.", "hydra/")) and o.lstrip("+~").split("=")[0] != "resume")
+    """The overrides that say which run a job is: not the keys a resume may change (budget, checkpoint
+    cadence, parallelism, logging, ``resume``, Hydra's own settings), so that a job continued with a larger
+    ``train.total_steps`` is still the same run of the plan."""
+    from safebench.run_directory import RESUMABLE_KEYS
+
+    def changeable(override: str) -> bool:
+        key = override.lstrip("+~").split("=")[0]
+        return any(key == k or key.startswith((k + ".", k + "/")) for k in RESUMABLE_KEYS)
+
+    return sorted(o for o in overrides if not changeable(o))
 
 
 def write_plan(path: Path, overrides: list[str]) -> list[dict]:

@@ -82,9 +82,12 @@ def collect(directory: Path) -> list[RunProgress]:
     found = {run.overrides: run for run in map(read_run, find_run_dirs([directory])) if run is not None}
     planned = []
     for entry in read_plan(directory / PLAN_FILE):
-        overrides = frozenset(identity_overrides(entry["overrides"]))
-        planned.append(found.pop(overrides, None) or RunProgress(entry["task"], entry["algo"], int(entry["seed"]),
-                                                                 int(entry["total_steps"]), overrides))
+        overrides, total = frozenset(identity_overrides(entry["overrides"])), int(entry["total_steps"])
+        run = found.pop(overrides, None) or RunProgress(entry["task"], entry["algo"], int(entry["seed"]), total,
+                                                        overrides)
+        if run.total_steps < total:  # the plan was extended (--resume with a larger train.total_steps)
+            run.total_steps, run.complete = total, run.steps_done >= total
+        planned.append(run)
     return planned + list(found.values())
 
 

@@ -5,6 +5,8 @@
 #   e.g. scripts/reproduce_figure.sh paper_fig1_point results/paper_fig1_point
 #        scripts/reproduce_figure.sh paper_fig1_point results/paper_fig1_point --resume   (after an interruption)
 #        scripts/reproduce_figure.sh paper_fig1_point /tmp/fig1_smoke +budget=smoke      (minutes)
+#        scripts/reproduce_figure.sh paper_fig1_ant results/paper_fig1_ant_circle --resume +task=ant_circle \
+#            train.total_steps=35000000       (every run, finished or not, continued to 350 updates)
 #
 # The experiment's state lives in OUT_DIR/runs: plan.json (every run the sweep makes), and per run its
 # resolved config, progress.csv and checkpoint. Commit it as it grows: on any machine, --resume skips
@@ -29,9 +31,8 @@ if [ -e "$runs/plan.json" ] && [ "$resume" = false ]; then
   exit 2
 fi
 overrides=("+experiment=$experiment" "$@")
-if [ "$resume" = false ]; then
-  "$python" -m safebench.experiment_plan "$runs/plan.json" "${overrides[@]}"
-fi
+# written again on --resume: a larger train.total_steps there extends every run, and the plan's totals follow
+"$python" -m safebench.experiment_plan "$runs/plan.json" "${overrides[@]}"
 command=("$python" -m safebench -m "${overrides[@]}" hydra/launcher=joblib "hydra.sweep.dir=$runs" "resume=$resume")
 start=$(date -u +%FT%TZ); t0=$(date +%s)
 "${command[@]}"

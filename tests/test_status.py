@@ -1,0 +1,58 @@
+"""An experiment's status: planned runs matched to run directories, also after the budget is extended."""
+
+import json
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from safebench.experiment_plan import PLAN_FILE, identity_overrides
+from safebench.status import collect
+
+
+def fake_run(runs: Path, seed: int, total_steps: int, steps_done: int, complete: bool, *extra: str) -> Path:
+    """A run directory as a sweep leaves it: resolved config, the job's overrides, progress and summary."""
+    run_dir = runs / "ant_circle" / "cpo" / f"seed{seed}"
+    (run_dir / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"task": {"name": "ant_circle", "cost_limit": 10.0}, "algo": {"name": "cpo"},
+                                     "seed": seed, "train": {"total_steps": total_steps}}),
+                   run_dir / ".hydra" / "config.yaml")
+    overrides = ["+experiment=paper_fig1_ant", "+task=ant_circle", "+algo=cpo", f"seed={seed}", *extra]
+    OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
+    (run_dir / "progress.csv").write_text(f"epoch,env_steps,time_s\n1,{steps_done},100.0\n")
+    (run_dir / "summary.json").write_text(json.dumps({"status": "complete" if complete else "running"}))
+    return run_dir
+
+
+def write_plan(runs: Path, total_steps: int, *extra: str) -> None:
+    entries = [{"task": "ant_circle", "algo": "cpo", "seed": seed, "total_steps": total_steps, "batch_size": 100,
+                "overrides": ["+algo=cpo", "+experiment=paper_fig1_ant", "+task=ant_circle", f"seed={seed}", *extra]}
+               for seed in (0, 1, 2)]
+    (runs / PLAN_FILE).write_text(json.dumps({"overrides": [], "runs": entries}))
+
+
+def test_identity_leaves_out_what_a_resume_may_change():
+    job = ["+algo=cpo", "seed=3", "train.total_steps=35000000", "train.checkpoint_every=5", "resume=true",
+           "hydra/launcher=joblib", "hydra.sweep.dir=x", "logger.wandb.mode=offline", "algo.max_kl=0.02"]
+    assert identity_overrides(job) == ["+algo=cpo", "algo.max_kl=0.02", "seed=3"]
+
+
+def test_plan_and_runs_match_and_a_larger_budget_reopens_finished_runs(tmp_path):
+    runs = tmp_path / "runs"
+    fake_run(runs, 0, 1000, 1000, True)
+    fake_run(runs, 1, 1000, 500, False)
+    write_plan(runs, 1000)
+    found = collect(runs)
+    assert [(r.seed, r.complete, r.steps_done, r.total_steps) for r in found] == [
+        (0, True, 1000, 1000), (1, False, 500, 1000), (2, False, 0, 1000)]
+
+    # --resume ... train.total_steps=3500: the regenerated plan names the new budget; seed 0's run, finished at
+    # the old one, is the same run (not a stray one) and no longer complete
+    write_plan(runs, 3500, "train.total_steps=3500")
+    found = collect(runs)
+    assert [(r.seed, r.complete, r.steps_done, r.total_steps) for r in found] == [
+        (0, False, 1000, 3500), (1, False, 500, 3500), (2, False, 0, 3500)]
+
+    # once a job has run at the new budget its own config says 3500, and its overrides carry the new total
+    (runs / "ant_circle" / "cpo" / "seed0").rename(tmp_path / "old")
+    fake_run(runs, 0, 3500, 3500, True, "train.total_steps=3500")
+    assert [(r.seed, r.complete) for r in collect(runs)] == [(0, True), (1, False), (2, False)]
