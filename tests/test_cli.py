@@ -68,11 +68,12 @@ BAD_INPUTS = {
 }
 
 
-def test_unwritable_run_directory_is_refused_before_anything_starts(tmp_path):
+def test_unwritable_run_directory_is_refused_before_anything_starts(tmp_path, capsys, monkeypatch):
     target = "/proc/sys/safebench-run"  # not writable, even for root
     if os.access("/proc/sys", os.W_OK):
         pytest.skip("/proc/sys is writable here")
-    result = run_cli("+algo=cpo", "+task=point_circle", f"hydra.run.dir={target}", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process("+algo=cpo", "+task=point_circle", f"hydra.run.dir={target}", capsys=capsys)
     assert result.returncode == 2 and "cannot be written" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
 

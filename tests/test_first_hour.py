@@ -2,7 +2,7 @@
 
 import re
 
-from helpers import run_cli
+from helpers import run_cli, run_cli_in_process
 
 from safebench.report.run_loading import load_run
 from safebench.report.tables import run_finals
@@ -49,17 +49,18 @@ def test_time_left_follows_the_recent_rate():
     assert (duration(35), duration(252), duration(3780)) == ("35s", "4m12s", "1h03m")
 
 
-def test_help_reads_like_safebench_and_typos_get_a_suggestion(tmp_path):
+def test_help_reads_like_safebench_and_typos_get_a_suggestion(tmp_path, capsys, monkeypatch):
     help_text = run_cli("--help", cwd=tmp_path).stdout
     assert "powered by Hydra" not in help_text and "safebench" in help_text.splitlines()[0]
     for command in ("python -m safebench +algo=cpo", "python -m safebench -m", "python -m safebench.report"):
         assert command in help_text
-    typo = run_cli("+algo=cpo", "+task=ant_gater", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)  # the typos are refused before Hydra starts: main() in this process
+    typo = run_cli_in_process("+algo=cpo", "+task=ant_gater", capsys=capsys)
     assert typo.returncode == 2 and "Did you mean ant_gather?" in typo.stderr
-    algo = run_cli("+algo=cp", "+task=ant_gather", cwd=tmp_path)
+    algo = run_cli_in_process("+algo=cp", "+task=ant_gather", capsys=capsys)
     assert "Did you mean cpo or cup?" in algo.stderr  # equally close: both named
-    key = run_cli("+algo=cpo", "+task=ant_gather", "train.total_step=5", cwd=tmp_path)
+    key = run_cli_in_process("+algo=cpo", "+task=ant_gather", "train.total_step=5", capsys=capsys)
     assert key.returncode == 2 and "Did you mean train.total_steps?" in " ".join(key.stderr.split())
-    experiment = run_cli("-m", "+experiment=paper_fig1_pont", cwd=tmp_path)
+    experiment = run_cli_in_process("-m", "+experiment=paper_fig1_pont", capsys=capsys)
     assert "Did you mean paper_fig1_point?" in " ".join(experiment.stderr.split())
     assert "Traceback" not in typo.stderr + key.stderr + experiment.stderr

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 import torch
-from helpers import run_cli
+from helpers import run_cli, run_cli_in_process
 from test_resume import curve, kill_after_rows
 
 from safebench.checkpoint import checkpoint_path, load_checkpoint
@@ -90,8 +90,10 @@ def test_a_buffer_too_large_for_the_free_disk_is_refused_before_training(tmp_pat
     ("train.normalize_obs=true", "raw observations"),
     ("train.update_every=0", "train.update_every must be an integer >= 1"),
 ])
-def test_off_policy_settings_are_checked_before_the_run(tmp_path, override, message):
-    result = run_cli("+algo=sac_lagrangian", *TINY, override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+def test_off_policy_settings_are_checked_before_the_run(tmp_path, override, message, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process
+    result = run_cli_in_process("+algo=sac_lagrangian", *TINY, override, f"hydra.run.dir={tmp_path / 'run'}",
+                                capsys=capsys)
     assert result.returncode == 2 and message in " ".join(result.stderr.split()), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
 
