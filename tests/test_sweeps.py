@@ -109,12 +109,12 @@ def test_smoke_budget_is_two_small_updates_on_every_task(task):
 
 def test_joblib_sweep_resume_and_report_end_to_end(tmp_path):
     sweep = tmp_path / "sweep"
-    args = ["-m", "hydra/launcher=joblib", "+algo=trpo,lagrangian", "+task=point_circle", "seed=0,1",
-            f"hydra.sweep.dir={sweep}"]
+    args = ["-m", "hydra/launcher=joblib", "+algo=lagrangian", "+task=point_circle", "seed=0,1",
+            f"hydra.sweep.dir={sweep}"]  # two jobs, one per core (algorithms apart: test_new_algorithms)
     result = run_cli(*args, *TINY, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     dirs = run_dirs(sweep)
-    assert len(dirs) == 4  # never collide: task/algo/seed each
+    assert len(dirs) == 2  # never collide: task/algo/seed each
     for d in dirs:
         hydra_cfg = OmegaConf.load(d / ".hydra" / "hydra.yaml")
         assert hydra_cfg.hydra.launcher._target_.endswith("JoblibLauncher")
@@ -140,14 +140,14 @@ def test_joblib_sweep_resume_and_report_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     report = sweep / "report"
     summary = pd.read_csv(report / "summary.csv")
-    assert sorted(summary["algo"]) == ["lagrangian", "trpo"] and set(summary["n_seeds"]) == {2}
-    for algo in ("trpo", "lagrangian"):
+    assert sorted(summary["algo"]) == ["lagrangian"] and set(summary["n_seeds"]) == {2}
+    for algo in ("lagrangian",):
         finals = [pd.read_csv(d / "progress.csv").iloc[-1] for d in dirs if f"/{algo}/" in str(d)]
         row = summary[summary["algo"] == algo].iloc[0]  # the last 10% of 3000 steps is the last update
         assert row["return_mean"] == pytest.approx(sum(f["return_mean"] for f in finals) / 2)
         assert row["cost_mean"] == pytest.approx(sum(f["cost_mean"] for f in finals) / 2)
         assert row["cost_limit"] == 5.0
-    assert len(pd.read_csv(report / "curves.csv")) == 4 * 3
+    assert len(pd.read_csv(report / "curves.csv")) == 2 * 3
     for name in ("learning_curves.png", "learning_curves.pdf", "final_scatter.png", "summary.md", "summary.tex"):
         assert (report / name).stat().st_size > 0
         assert str(report / name) in result.stdout
