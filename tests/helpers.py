@@ -30,8 +30,6 @@ def run_cli_in_process(*args: str, capsys) -> subprocess.CompletedProcess:
     """``python -m safebench ARGS`` through the same ``main`` in this process, for commands that end before
     training (refusals): a subprocess would spend most of its time importing torch. Signal handlers, the
     environment and ``sys.argv`` are restored afterwards."""
-    import signal
-
     from safebench.cli import main
 
     saved_handler, saved_env, saved_argv = signal.getsignal(signal.SIGTERM), dict(os.environ), list(sys.argv)
@@ -39,7 +37,7 @@ def run_cli_in_process(*args: str, capsys) -> subprocess.CompletedProcess:
     try:
         main(list(args))
     except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
+        code = 0 if exit_.code is None else exit_.code if isinstance(exit_.code, int) else 1
     finally:
         signal.signal(signal.SIGTERM, saved_handler)
         os.environ.clear()
