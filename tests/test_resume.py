@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,17 +64,27 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_curve(tmp_path, algo, checkp
     assert 1 <= resume["from_update"] <= kill_at and resume["git_commit"] == first["git_commit"]
 
 
-def test_corrupt_checkpoint_is_refused(tmp_path):
+@pytest.fixture(scope="module")
+def trpo_run(tmp_path_factory) -> Path:
+    """A finished TRPO run of BASE (trained in this process once; the tests below work on copies)."""
+    from safebench.trainer import train
+
+    run_dir = tmp_path_factory.mktemp("trpo") / "run"
+    train(_compose(["+algo=trpo", *BASE[:3], "train.total_steps=2000", BASE[-1]]), run_dir)
+    return run_dir
+
+
+def test_corrupt_checkpoint_is_refused(trpo_run, tmp_path):
     run_dir = tmp_path / "run"
-    assert run_cli("+algo=trpo", *BASE, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
+    shutil.copytree(trpo_run, run_dir)
     checkpoint_path(run_dir).write_bytes(b"this is not a checkpoint")
     result = run_cli("+algo=trpo", *BASE, "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert result.returncode == 2 and "corrupt" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_checkpoint_of_another_algorithm_is_refused(tmp_path):
+def test_checkpoint_of_another_algorithm_is_refused(trpo_run, tmp_path):
     run_dir = tmp_path / "run"
-    assert run_cli("+algo=trpo", *BASE, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
+    shutil.copytree(trpo_run, run_dir)
     result = run_cli("+algo=cpo", *BASE, "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     message = " ".join(result.stderr.split())
     assert result.returncode == 2 and "different run" in message and "'trpo'" in message, message
