@@ -46,9 +46,11 @@ def kill_after_rows(args, run_dir, rows, cwd):
 @pytest.mark.parametrize("algo,checkpoint_every,kill_at", [("cpo", 1, 3), pytest.param("lagrangian", 2, 3, marks=pytest.mark.slow),
                                                            pytest.param("cpo", 2, 4, marks=pytest.mark.slow)])
 def test_sigkilled_run_resumes_to_the_uninterrupted_curve(tmp_path, algo, checkpoint_every, kill_at):
+    from safebench.trainer import train
+
     args = [f"+algo={algo}", *BASE, f"train.checkpoint_every={checkpoint_every}"]
     reference = tmp_path / "reference"
-    assert run_cli(*args, f"hydra.run.dir={reference}", cwd=tmp_path).returncode == 0
+    train(_compose(args), reference)  # uninterrupted, in this process: the same numbers as the CLI's
     interrupted = tmp_path / "interrupted"
     kill_after_rows(args, interrupted, kill_at, tmp_path)
     resumed = run_cli(*args, "resume=true", f"hydra.run.dir={interrupted}", cwd=tmp_path)

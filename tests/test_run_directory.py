@@ -149,7 +149,7 @@ def test_a_locked_directory_is_refused_naming_the_holder_and_a_stale_lock_does_n
     release_run_dir(run_dir)
 
 
-def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(tmp_path):
+def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     args = ["+algo=cpo", *TINY[:-1], "train.total_steps=400000", "train.checkpoint_every=1"]
     first = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
@@ -159,7 +159,8 @@ def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(
         while time.time() < deadline and not checkpoint_path(run_dir).exists():
             time.sleep(0.05)
         before = (run_dir / ".hydra" / "config.yaml").read_bytes()
-        second = run_cli(*args, f"hydra.run.dir={run_dir}", "resume=true", "seed=3", cwd=tmp_path)
+        monkeypatch.chdir(tmp_path)  # refused at the lock, before Hydra starts: main() in this process
+        second = run_cli_in_process(*args, f"hydra.run.dir={run_dir}", "resume=true", "seed=3", capsys=capsys)
         refused(second, f"PID {first.pid}")
         assert (run_dir / ".hydra" / "config.yaml").read_bytes() == before
     finally:
