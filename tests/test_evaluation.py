@@ -18,7 +18,7 @@ from safebench.constraints import Constraints
 from safebench.evaluation import Evaluator, evaluation_seeds
 from safebench.run_files import TIME_COLUMNS
 
-TINY = ["+algo=cpo", "+task=point_gather", "train.total_steps=20000", "train.batch_size=4000", "train.num_envs=4"]
+TINY = ["+algo=cpo", "+task=point_gather", "train.total_steps=10000", "train.batch_size=2000", "train.num_envs=4"]
 EVAL = ["eval_return_mean", "eval_cost_mean", "eval_ep_len_mean"]
 
 

@@ -8,7 +8,7 @@ from safebench.report.run_loading import load_run
 from safebench.report.tables import run_finals
 from safebench.run_end import TimeLeft, duration
 
-TINY = ["+algo=cpo", "+task=point_gather", "train.total_steps=24000", "train.batch_size=4000", "train.num_envs=4"]
+TINY = ["+algo=cpo", "+task=point_gather", "train.total_steps=12000", "train.batch_size=2000", "train.num_envs=4"]
 
 
 def test_a_run_ends_with_the_reports_final_figures_and_the_next_commands(tmp_path):
