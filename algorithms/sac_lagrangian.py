@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from algorithms.core.grad_clip import clip_grad_norm_
 from algorithms.core.off_policy import OffPolicyLagrangian, adam
 from algorithms.core.replay_buffer import Transitions
 from algorithms.core.mlp import build_mlp
@@ -91,10 +90,7 @@ class SACLagrangian(OffPolicyLagrangian):
         actions, log_probs = self.policy(obs, self.generator)
         q_reward = self.reward_critic(obs, actions).min(0).values - self.alpha * log_probs
         loss = self.penalized_loss(q_reward, obs, actions, multipliers).mean()
-        self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward(inputs=list(self.policy.parameters()))  # the actor's gradient only, not the critics' weights'
-        clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-        self.actor_optimizer.step()
+        self.descend_actor(loss)
         if self.auto_alpha:
             self.alpha_optimizer.zero_grad(set_to_none=True)
             temperature_loss(self.log_alpha, log_probs, self.target_entropy).backward()

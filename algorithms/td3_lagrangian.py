@@ -16,7 +16,6 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from algorithms.core.grad_clip import clip_grad_norm_
 from algorithms.core.off_policy import OffPolicyLagrangian, adam, soft_update
 from algorithms.core.replay_buffer import Transitions
 from algorithms.core.mlp import build_mlp
@@ -83,10 +82,7 @@ class TD3Lagrangian(OffPolicyLagrangian):
         first reward critic only, as the TD3 paper (the min is for the targets)."""
         actions = self.policy(obs)
         loss = self.penalized_loss(self.reward_critic(obs, actions)[0], obs, actions, multipliers).mean()
-        self.actor_optimizer.zero_grad(set_to_none=True)
-        loss.backward(inputs=list(self.policy.parameters()))  # the actor's gradient only, not the critics' weights'
-        clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-        self.actor_optimizer.step()
+        self.descend_actor(loss)
         return {"actor_loss": loss.item()}
 
     def state_dict(self) -> dict:

@@ -27,7 +27,7 @@ class LagrangeMultiplier:
         """Ascend lambda . violation (violation = J_C - d, a float or one per multiplier); return the new lambda."""
         self.optimizer.zero_grad(set_to_none=True)
         # d/dlambda of the loss -(lambda . violation), written out: autograd's numbers (-violation in float32),
-        # without a backward pass (the off-policy methods take this step before every gradient step)
+        # without a backward pass (the off-policy methods take this step once per env step by default)
         self.value.grad = torch.neg(torch.as_tensor(violation, dtype=torch.float32).expand_as(self.value))
         self.optimizer.step()
         with torch.no_grad():

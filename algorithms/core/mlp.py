@@ -13,7 +13,7 @@ from algorithms.core.simd_tanh import NUMPY_DTYPES, SimdTanh, numpy_tanh
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": SimdTanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
 
 
-# How the weights start (biases start at 0 in both):
+# How the weights start (biases start at 0 in the first two):
 #   glorot_uniform: every layer Glorot/Xavier uniform, gain 1 (rllab's lasagne default, the released CPO code);
 #   orthogonal: hidden layers orthogonal with gain sqrt(2), the output layer orthogonal with gain 0.01 (the
 #   PPO-era convention of OmniSafe and CleanRL: a near-zero initial mean action);

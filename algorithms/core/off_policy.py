@@ -171,6 +171,14 @@ class OffPolicyLagrangian(Algorithm):
         q_costs = torch.stack([critic(obs, actions).max(0).values for critic in self.cost_critics])
         return (-q_reward + (multipliers[:, None] * q_costs).sum(0)) / (1 + multipliers.sum())
 
+    def descend_actor(self, loss: torch.Tensor) -> None:
+        """One clipped step of ``self.actor_optimizer`` on ``loss``; the backward pass fills only the actor's
+        gradients (the critics' weights are in the graph but not trained here)."""
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        loss.backward(inputs=list(self.policy.parameters()))
+        clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        self.actor_optimizer.step()
+
     def update_targets(self) -> None:
         soft_update(self.target_reward_critic, self.reward_critic, self.polyak)
         soft_update(self.target_cost_critics, self.cost_critics, self.polyak)
