@@ -17,13 +17,19 @@ PLAN_FILE = "plan.json"
 
 
 def plan_runs(overrides: list[str]) -> list[dict]:
-    """One entry per job of ``python -m safebench -m OVERRIDES``: who it is and how many env steps it needs."""
+    """One entry per job of ``python -m safebench -m OVERRIDES``: who it is and how many env steps it needs.
+    ConfigError for a job the sweep would refuse, so that no plan is written for a sweep that cannot start."""
     from safebench.cli import _combinations, _compose, add_group_plus
+    from safebench.config_validation import validate_config
+    from safebench.errors import ConfigError
     from safebench.report.run_loading import algo_label
 
     entries = []
     for job in _combinations(add_group_plus(overrides), multirun=True, config_name="config"):
         cfg = _compose(job)
+        problems = validate_config(cfg)
+        if problems:
+            raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
         entries.append({
             "task": str(cfg.task.name),
             "algo": algo_label(cfg.algo),
@@ -39,26 +45,40 @@ def identity_overrides(overrides) -> list[str]:
     """The overrides that say which run a job is: not the keys a resume may change (budget, checkpoint
     cadence, parallelism, logging, ``resume``, Hydra's own settings), so that a job continued with a larger
     ``train.total_steps`` is still the same run of the plan."""
-    from safebench.run_directory import RESUMABLE_KEYS
+    from safebench.run_directory import is_resumable_key
 
     def changeable(override: str) -> bool:
         key = override.lstrip("+~").split("=")[0]
-        return any(key == k or key.startswith((k + ".", k + "/")) for k in RESUMABLE_KEYS)
+        return is_resumable_key(key.replace("/", "."))  # hydra/launcher=joblib is Hydra's own setting
 
     return sorted(o for o in overrides if not changeable(o))
 
 
 def write_plan(path: Path, overrides: list[str]) -> list[dict]:
     """Write the plan of a sweep to ``path`` (JSON) and return it."""
+    from safebench.run_files import atomic_write_json
+
     entries = plan_runs(overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"overrides": overrides, "runs": entries}, indent=1) + "\n")
+    atomic_write_json(path, {"overrides": overrides, "runs": entries})
     return entries
 
 
 def read_plan(path: Path) -> list[dict]:
-    """The entries of a plan file (an empty list when there is none)."""
-    return json.loads(path.read_text())["runs"] if path.is_file() else []
+    """The entries of a plan file (an empty list when there is none); ConfigError for one that cannot be read."""
+    from safebench.errors import ConfigError
+
+    if not path.is_file():
+        return []
+    try:
+        runs = json.loads(path.read_text())["runs"]
+        return [dict(entry, task=str(entry["task"]), algo=str(entry["algo"]), seed=int(entry["seed"]),
+                     total_steps=int(entry["total_steps"]), overrides=[str(o) for o in entry["overrides"]])
+                for entry in runs]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is not a readable experiment plan ({type(exc).__name__}: {exc}). Write it again "
+                          f"with the experiment's command: scripts/reproduce_figure.sh EXPERIMENT DIR --resume "
+                          f"[overrides], which rewrites it before continuing.") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,14 +74,33 @@ def resume_differences(saved: dict[str, Any] | None, cfg: DictConfig, run_dir: P
     if saved is None:
         return []
     old, new = flatten(saved), flatten(resolved_config(cfg))
+    follows = follows_resumable_keys(cfg)
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k, "<absent>") != new.get(k, "<absent>")
-                     and not any(k == allowed or k.startswith(allowed + ".") for allowed in RESUMABLE_KEYS))
+                     and not is_resumable_key(k) and k not in follows)
     if not changed:
         return []
     details = ", ".join(f"{k} (run: {old.get(k, '<absent>')!r}, now: {new.get(k, '<absent>')!r})" for k in changed)
     return [f"resume=true may not change what decides the results of the run in {run_dir}: {details}. Resume "
             f"with the run's values (a resume may change only {', '.join(RESUMABLE_KEYS[:5])} and logger.*), or "
             f"start a new run in another directory"]
+
+
+def is_resumable_key(key: str) -> bool:
+    """Whether a resume may change this dotted key (it or a section above it is in RESUMABLE_KEYS)."""
+    return any(key == allowed or key.startswith(allowed + ".") for allowed in RESUMABLE_KEYS)
+
+
+def follows_resumable_keys(cfg: DictConfig) -> set[str]:
+    """Keys whose value is an interpolation of resumable keys only (``lr_schedule_steps: ${train.total_steps}``): they
+    change with them, and a resume that extends the budget stretches them (docs/fidelity.md)."""
+    unresolved = flatten(OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]),
+                                                resolve=False))
+    follows = set()
+    for key, value in unresolved.items():
+        references = re.findall(r"\$\{([^}]*)\}", value) if isinstance(value, str) else []
+        if references and all(":" not in ref and is_resumable_key(ref.strip()) for ref in references):
+            follows.add(key)
+    return follows
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:

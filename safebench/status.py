@@ -79,16 +79,23 @@ def collect(directory: Path) -> list[RunProgress]:
     """The plan's runs matched to the run directories below ``directory``, plus any run not in the plan."""
     from safebench.report.run_loading import find_run_dirs
 
-    found = {run.overrides: run for run in map(read_run, find_run_dirs([directory])) if run is not None}
+    found: dict[frozenset[str], list[RunProgress]] = {}  # several directories may hold the same job
+    for run in map(read_run, find_run_dirs([directory])):
+        if run is not None:
+            found.setdefault(run.overrides, []).append(run)
     planned = []
     for entry in read_plan(directory / PLAN_FILE):
         overrides, total = frozenset(identity_overrides(entry["overrides"])), int(entry["total_steps"])
-        run = found.pop(overrides, None) or RunProgress(entry["task"], entry["algo"], int(entry["seed"]), total,
-                                                        overrides)
+        candidates = found.get(overrides, [])
+        if candidates:  # the furthest of them is the plan's run; the others are listed as extra runs
+            run = candidates.pop(max(range(len(candidates)),
+                                     key=lambda i: (candidates[i].complete, candidates[i].steps_done)))
+        else:
+            run = RunProgress(entry["task"], entry["algo"], int(entry["seed"]), total, overrides)
         if run.total_steps < total:  # the plan was extended (--resume with a larger train.total_steps)
             run.total_steps, run.complete = total, run.steps_done >= total
         planned.append(run)
-    return planned + list(found.values())
+    return planned + [run for runs in found.values() for run in runs]
 
 
 def rates(runs: list[RunProgress]) -> dict[str, float]:
@@ -136,7 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.dir.is_dir():
         print(f"safebench.status: error: not a directory: {args.dir}", file=sys.stderr)
         return 2
-    runs = collect(args.dir)
+    from safebench.errors import SafebenchError
+
+    try:
+        runs = collect(args.dir)
+    except SafebenchError as error:
+        print(f"safebench.status: error: {error}", file=sys.stderr)
+        return 2
     if not runs:
         print(f"safebench.status: no plan.json and no run directory in {args.dir}", file=sys.stderr)
         return 1

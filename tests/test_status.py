@@ -56,3 +56,42 @@ def test_plan_and_runs_match_and_a_larger_budget_reopens_finished_runs(tmp_path)
     (runs / "ant_circle" / "cpo" / "seed0").rename(tmp_path / "old")
     fake_run(runs, 0, 3500, 3500, True, "train.total_steps=3500")
     assert [(r.seed, r.complete) for r in collect(runs)] == [(0, True), (1, False), (2, False)]
+
+
+def test_two_directories_of_one_job_are_two_runs_and_the_furthest_is_the_plans(tmp_path):
+    """The same command run twice below one folder (or two sweeps in it): neither copy vanishes from the count."""
+    runs = tmp_path / "runs"
+    first = fake_run(runs / "a", 0, 1000, 1000, True)
+    fake_run(runs / "b", 0, 1000, 500, False)
+    write_plan(runs, 1000)
+    found = collect(runs)
+    assert [(r.seed, r.complete, r.steps_done) for r in found] == [(0, True, 1000), (1, False, 0), (2, False, 0),
+                                                                    (0, False, 500)]
+    assert found[0].path == first
+
+
+def test_a_torn_plan_is_one_message_and_exit_2(tmp_path, capsys):
+    from safebench.status import main
+
+    runs = tmp_path / "runs"
+    fake_run(runs, 0, 1000, 1000, True)
+    (runs / PLAN_FILE).write_text('{"overrides": [], "runs": [{"task": "ant_ci')
+    assert main([str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert "not a readable experiment plan" in err and "--resume" in err and "Traceback" not in err
+
+
+def test_a_sweep_the_cli_would_refuse_writes_no_plan(tmp_path, capsys):
+    """reproduce_figure.sh writes the plan first: a bad value must not leave a plan that blocks the corrected command."""
+    from safebench.experiment_plan import main
+
+    plan = tmp_path / "runs" / PLAN_FILE
+    assert main([str(plan), "+experiment=paper_fig1_point", "train.batch_size=10"]) == 2
+    assert "batch_size" in capsys.readouterr().err and not plan.exists()
+
+
+def test_a_plan_counts_every_job_of_a_large_sweep():
+    from safebench.cli import _combinations
+
+    jobs = _combinations(["+algo=cpo,trpo", "+task=point_circle", "seed=range(0,200)"], True, "config")
+    assert len(jobs) == 400 and len({tuple(job) for job in jobs}) == 400

@@ -64,6 +64,17 @@ def test_slurm_preset_composes_on_the_submitit_launcher():
     assert custom.hydra.launcher.partition == "cpu" and custom.hydra.launcher.timeout_min == 60
 
 
+def test_a_resume_that_changes_a_resumable_key_finds_the_same_run_directory():
+    """Every key a resume may change stays out of the jobs' directory names: a sweep resumed with a larger
+    task.total_steps (or other workers) continues its runs instead of starting new ones beside them."""
+    from safebench.run_directory import flatten, is_resumable_key, resolved_config
+
+    cfg = _compose(["+algo=cpo", "+task=ant_circle"])
+    resumable = {key for key in flatten(resolved_config(cfg)) if is_resumable_key(key)
+                 and not key.startswith(("algo.ranges", "task.ranges"))}  # declared ranges: not set on a command line
+    assert resumable and resumable <= set(cfg.hydra.job.config.override_dirname.exclude_keys)
+
+
 def test_joblib_launcher_runs_one_job_per_core_in_processes():
     cfg = _compose(["+algo=trpo", "+task=point_circle", "hydra/launcher=joblib"])
     assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
