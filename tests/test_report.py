@@ -442,3 +442,40 @@ def test_every_algorithm_gets_its_own_colour(count):
 
     colours = palette([f"algo{i}" for i in range(count)])
     assert len(set(colours.values())) == count
+
+
+def _set(run, **settings):
+    """Change settings (dotted keys) in a synthetic run's saved config, as a sweep's override would."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(run / ".hydra" / "config.yaml")
+    for key, value in settings.items():
+        OmegaConf.update(cfg, key, value, force_add=True)
+    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
+    return run
+
+
+def test_the_arms_of_any_sweep_stay_apart_and_only_true_repeats_count_once(tmp_path):
+    """algo.max_kl=0.01,0.02 or task.cost_limit=5,10: each arm is a row of its own, not seed 0 read twice."""
+    root = tmp_path / "runs"
+    for seed in range(2):
+        _set(linear_run(root / "kl1", "point_circle", "cpo", seed, slope=1.0, cost=1.0), **{"algo.max_kl": 0.01})
+        _set(linear_run(root / "kl2", "point_circle", "cpo", seed, slope=2.0, cost=1.0), **{"algo.max_kl": 0.02})
+    for limit in (5.0, 10.0):
+        linear_run(root / f"limit{limit:g}", "point_gather", "trpo", 0, slope=1.0, cost=1.0, cost_limit=limit)
+    # a key written by a newer commit into one run only, and a budget extended on resume, name no arm
+    _set(linear_run(root / "new", "point_gather", "cpo", 0, slope=1.0, cost=1.0), **{"algo.network_init": "x"})
+    _set(linear_run(root / "old", "point_gather", "cpo", 1, slope=1.0, cost=1.0), **{"train.total_steps": 9})
+    repeated = _set(linear_run(root / "repeat", "point_circle", "cpo", 0, slope=3.0, cost=1.0), **{"algo.max_kl": 0.02})
+
+    loaded = load_runs([root])
+    arms = sorted((run.task, run.algo, run.seed) for run in loaded.runs)
+    assert arms == [("point_circle", "cpo(max_kl=0.01)", 0), ("point_circle", "cpo(max_kl=0.01)", 1),
+                    ("point_circle", "cpo(max_kl=0.02)", 0), ("point_circle", "cpo(max_kl=0.02)", 1),
+                    ("point_gather", "cpo", 0), ("point_gather", "cpo", 1),
+                    ("point_gather", "trpo(task.cost_limit=10)", 0), ("point_gather", "trpo(task.cost_limit=5)", 0)]
+    assert [(path, "again" in reason) for path, reason in loaded.skipped] == [(repeated, True)]
+    assert report_main([str(root), "--n-resamples", "200", "--out", str(tmp_path / "report")]) == 0
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv")
+    assert summary_row(summary, "point_circle", "cpo(max_kl=0.02)")["n_seeds"] == 2
+    assert summary_row(summary, "point_gather", "trpo(task.cost_limit=5)")["cost_limit"] == 5

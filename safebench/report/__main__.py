@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from safebench.report.run_loading import LoadedRuns, duplicate_identities
+from safebench.report.run_loading import LoadedRuns
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -27,14 +27,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def warn_skipped(loaded: LoadedRuns) -> None:
-    """One warning on stderr listing each skipped run directory and why, then any duplicate seeds."""
+    """One warning on stderr listing each skipped run directory and why (a repeated seed among them)."""
     if loaded.skipped:
         lines = [f"  {path}: {reason}" for path, reason in loaded.skipped]
         print(f"safebench.report: warning: skipped {len(lines)} run(s) (incomplete, torn or repeated):", *lines, sep="\n",
               file=sys.stderr)
-    for (task, algo, seed), paths in duplicate_identities(loaded.runs).items():
-        print(f"safebench.report: warning: {task}/{algo}/seed{seed} appears {len(paths)} times "
-              f"({', '.join(map(str, paths))}); each counts as one sample.", file=sys.stderr)
 
 
 def out_problem(out: Path) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from safebench.constraints import SINGLE_NAME, Constraints, constraint_problems
+from safebench.run_directory import flatten, is_resumable_key
 
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 PROGRESS_FILE = "progress.csv"
@@ -186,40 +188,72 @@ def check_against_summary(progress: pd.DataFrame, summary: dict) -> None:
                          f"{steps}")
 
 
-def load_run(path: Path) -> Run:
-    """Read one run directory, or raise SkippedRun saying why it cannot be used."""
+def load_run(path: Path) -> tuple[Run, DictConfig]:
+    """Read one run directory (the run and its config), or raise SkippedRun saying why it cannot be used."""
     cfg = read_config(path)
     constraints = read_constraints(cfg.task)
     progress = read_progress(path, constraints)
     check_rows(path)
     check_against_summary(progress, check_complete(path))
     return Run(path=path, task=str(cfg.task.name), algo=algo_label(cfg.algo), seed=int(cfg.seed),
-               constraints=constraints, progress=progress)
+               constraints=constraints, progress=progress), cfg
 
 
 def load_runs(roots: list[Path]) -> LoadedRuns:
-    """Every run below ``roots``: complete ones loaded, the others listed with their reason."""
-    loaded = LoadedRuns()
-    first: dict[tuple[str, str, int], Path] = {}
+    """Every run below ``roots``: complete ones loaded (the arms of a sweep apart), the others listed with their reason."""
+    loaded, configs = LoadedRuns(), {}
     for path in find_run_dirs(roots):
         try:
-            run = load_run(path)
+            run, configs[path] = load_run(path)
         except SkippedRun as reason:
             loaded.skipped.append((path, str(reason)))
             continue
+        loaded.runs.append(run)
+    labels = arm_labels([(run.path, run.task, run.algo) for run in loaded.runs], configs)
+    runs, loaded.runs, first = loaded.runs, [], {}
+    for run in runs:
+        run = dataclasses.replace(run, algo=labels[run.path])
         key = (run.task, run.algo, run.seed)
         if key in first:  # one seed is one sample, however many directories hold it
-            loaded.skipped.append((path, f"{run.task}/{run.algo}/seed{run.seed} again (already read from "
-                                         f"{first[key]}); counted once"))
+            loaded.skipped.append((run.path, f"{run.task}/{run.algo}/seed{run.seed} again (already read from "
+                                             f"{first[key]}); counted once"))
             continue
-        first[key] = path
+        first[key] = run.path
         loaded.runs.append(run)
     return loaded
 
 
-def duplicate_identities(runs: list[Run]) -> dict[tuple[str, str, int], list[Path]]:
-    """(task, algo, seed) held by more than one run directory: each still counts as one sample."""
-    seen: dict[tuple[str, str, int], list[Path]] = {}
-    for run in runs:
-        seen.setdefault((run.task, run.algo, run.seed), []).append(run.path)
-    return {key: paths for key, paths in seen.items() if len(paths) > 1}
+def arm_labels(runs: list[tuple[Path, str, str]], configs: dict[Path, DictConfig]) -> dict[Path, str]:
+    """Each run's label: its algorithm label, plus the settings in which it differs from the other runs of that
+    algorithm on that task (``cpo(max_kl=0.02)``, ``cpo(task.cost_limit=5)``), so the arms of any sweep stay apart.
+
+    Seeds, the keys a resume may change (budget, parallelism, logging) and keys that only some of the runs
+    have (written by an older commit) name no arm."""
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for path, task, label in runs:
+        groups.setdefault((task, label), []).append(path)
+    labels = {}
+    for (_, label), paths in groups.items():
+        flat = {path: flatten(OmegaConf.to_container(configs[path], resolve=True)) for path in paths}
+        shared = set.intersection(*(set(values) for values in flat.values()))
+        differing = sorted(key for key in shared if key != "seed" and not is_resumable_key(key)
+                           and not _named_by(label, key) and len({repr(flat[p][key]) for p in paths}) > 1)
+        for path in paths:
+            extra = [f"{key.removeprefix('algo.')}={_number_text(flat[path][key])}" for key in differing]
+            labels[path] = _with_settings(label, extra)
+    return labels
+
+
+def _named_by(label: str, key: str) -> bool:
+    """Whether the algorithm label already names this setting (fixed_penalty(beta=5), cpo(cost_shaping))."""
+    name = key.removeprefix("algo.")
+    return key.startswith("algo.") and (f"{name}=" in label or f"{name})" in label or f"{name}," in label)
+
+
+def _with_settings(label: str, settings: list[str]) -> str:
+    """cpo + [max_kl=0.02] -> cpo(max_kl=0.02); fixed_penalty(beta=5) + [...] -> fixed_penalty(beta=5, ...)."""
+    if not settings:
+        return label
+    if label.endswith(")"):
+        return f"{label[:-1]}, {', '.join(settings)})"
+    return f"{label}({', '.join(settings)})"
