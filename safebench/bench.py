@@ -184,12 +184,12 @@ def evaluation_seconds(cfg: DictConfig, parts) -> float:
 
 def benchmark(cfg: DictConfig) -> list[dict]:
     """All figures for one task, as dicts ready to print as JSON lines."""
+    from safebench.parallelism import Parallelism, usable_cores
     from safebench.trainer import env_factory
 
-    cores = int(cfg.bench.cores or os.cpu_count() or 1)
+    cores = int(cfg.bench.cores or usable_cores())
     raw = raw_physics_rate(env_factory(cfg), float(cfg.bench.raw_seconds), cores)
     rates = training_rates(cfg)
-    from safebench.parallelism import Parallelism
 
     parallelism = Parallelism.from_config(cfg)
     common = {"task": cfg.task.name, "algo": cfg.algo.name, "num_envs": int(cfg.train.num_envs),

@@ -20,6 +20,14 @@ def _in_multirun() -> bool:
         return False
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: a scheduler's CPU set (SLURM, taskset, a container's cpuset), not the
+    whole machine's, which a job given 4 cores of a 64-core node would otherwise fill with 64 workers and threads."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _thread_limit() -> int | None:
     """OMP_NUM_THREADS when the environment sets it (schedulers and shared machines do): the threads this process
     may use. Threads that outnumber the free cores spin-wait: a tiny run on a busy 2-core machine took 3x the CPU."""
@@ -29,20 +37,22 @@ def _thread_limit() -> int | None:
 
 @dataclass(frozen=True)
 class Parallelism:
-    """Resolved ``train.workers`` and ``train.torch_threads`` ("auto" becomes a number: for the threads, every core,
-    or OMP_NUM_THREADS where set, or 1 per job in a multirun)."""
+    """Resolved ``train.workers`` and ``train.torch_threads``. "auto" becomes a number: for the workers, one per usable
+    core (at most one per env), and none in a multirun job or on a single core (a lone worker would only add a
+    process for the learner to wait on); for the threads, every usable core, or OMP_NUM_THREADS where set, or 1 per
+    job in a multirun."""
 
     workers: int
     update_threads: int
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> "Parallelism":
-        cores = os.cpu_count() or 1
+        cores = usable_cores()
         shared = _in_multirun()  # parallel jobs: each stays on one core
         workers = cfg.train.workers
         threads = cfg.train.torch_threads
         return cls(
-            workers=(0 if shared else min(cores, int(cfg.train.num_envs))) if workers == "auto" else int(workers),
+            workers=(0 if shared or cores < 2 else min(cores, int(cfg.train.num_envs))) if workers == "auto" else int(workers),
             update_threads=(1 if shared else _thread_limit() or cores) if threads == "auto" else int(threads),
         )
 

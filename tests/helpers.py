@@ -19,11 +19,22 @@ from algorithms.core.rollout_batch import RolloutBatch
 REPO = Path(__file__).resolve().parent.parent
 
 
+def cli_argv(*args: str) -> list[str]:
+    """The command line of ``python -m safebench ARGS``, sampling in this process unless ARGS set ``train.workers``.
+
+    A single run's default (``train.workers=auto``) starts one worker process per core, and each imports torch:
+    that doubled the CPU time of a tiny test run (12 s instead of 5.5 s) for batches that are the same bit for bit
+    (``tests/test_rollout_workers.py``). The tests of the workers themselves set ``train.workers``, and
+    ``test_tiny_run_writes_the_whole_run_directory`` keeps the default (``train.workers=auto``)."""
+    single_run = not any(arg.startswith("-") for arg in args)  # not a multirun (one core per job already) or --help
+    chosen = any(arg.lstrip("+").startswith("train.workers=") for arg in args)
+    return [sys.executable, "-m", "safebench", *args, *(["train.workers=0"] if single_run and not chosen else [])]
+
+
 def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m safebench ARGS`` in a subprocess, as a user would."""
+    """Run ``python -m safebench ARGS`` in a subprocess, as a user would (``cli_argv``: workers only when asked)."""
     full_env = dict(os.environ, PYTHONWARNINGS="ignore", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "safebench", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    return subprocess.run(cli_argv(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
 def run_cli_in_process(*args: str, capsys) -> subprocess.CompletedProcess:

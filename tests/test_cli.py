@@ -115,7 +115,7 @@ def _run(tmp_path, name, *extra, env=None):
 
 
 def test_tiny_run_writes_the_whole_run_directory(tmp_path):
-    run_dir, result = _run(tmp_path, "run", "seed=3")
+    run_dir, result = _run(tmp_path, "run", "seed=3", "train.workers=auto")  # a user's default: workers on a multicore machine
     for name in [".hydra/config.yaml", "progress.csv", "summary.json", "manifest.json", "checkpoints/last.pt"]:
         assert (run_dir / name).is_file(), name
     progress = pd.read_csv(run_dir / "progress.csv")

@@ -5,14 +5,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-from helpers import group_killed_afterwards, run_cli
+from helpers import cli_argv, group_killed_afterwards, run_cli
 
 from safebench.checkpoint import checkpoint_path, load_checkpoint
 from safebench.cli import _compose
@@ -30,7 +29,7 @@ def curve(run_dir):
 
 def kill_after_rows(args, run_dir, rows, cwd):
     """Start a run and SIGKILL it once progress.csv holds ``rows`` rows (mid-way through the next)."""
-    process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=cwd,
+    process = subprocess.Popen(cli_argv(*args, f"hydra.run.dir={run_dir}"), cwd=cwd,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = run_dir / "progress.csv"
     deadline = time.time() + 120
@@ -148,7 +147,7 @@ def test_ctrl_c_stops_a_run_with_workers_cleanly_and_it_resumes(tmp_path):
     args = ["+algo=cpo", "+task=point_circle", "train.batch_size=8000", "train.num_envs=8", "train.workers=2",
             "train.total_steps=400000", "train.checkpoint_every=1", "seed=1"]
     run_dir = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+    process = subprocess.Popen(cli_argv(*args, f"hydra.run.dir={run_dir}"), cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     with group_killed_afterwards(process):
         progress = run_dir / "progress.csv"
@@ -175,7 +174,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     """What cluster schedulers send: exit 143 with one message and the resume command, then resume works."""
     args = ["+algo=cpo", *BASE[:-2], "train.total_steps=400000", "train.checkpoint_every=1", "seed=2"]
     run_dir = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+    process = subprocess.Popen(cli_argv(*args, f"hydra.run.dir={run_dir}"), cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     with group_killed_afterwards(process):
         deadline = time.time() + 120
@@ -198,7 +197,7 @@ def test_ctrl_c_during_start_up_is_one_message_without_a_resume_hint(tmp_path):
     args = ["+algo=cpo", "+task=point_circle", "train.batch_size=8000", "train.num_envs=8", "train.workers=2",
             "train.total_steps=400000"]
     run_dir = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+    process = subprocess.Popen(cli_argv(*args, f"hydra.run.dir={run_dir}"), cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     with group_killed_afterwards(process):
         deadline = time.time() + 120

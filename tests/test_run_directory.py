@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli, run_cli_in_process
+from helpers import cli_argv, run_cli, run_cli_in_process
 
 from safebench.checkpoint import checkpoint_path
 from safebench.cli import _compose
@@ -152,7 +152,7 @@ def test_a_locked_directory_is_refused_naming_the_holder_and_a_stale_lock_does_n
 def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     args = ["+algo=cpo", *TINY[:-1], "train.total_steps=400000", "train.checkpoint_every=1"]
-    first = subprocess.Popen([sys.executable, "-m", "safebench", *args, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
+    first = subprocess.Popen(cli_argv(*args, f"hydra.run.dir={run_dir}"), cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -175,14 +175,43 @@ def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(
 def test_automatic_update_threads_follow_omp_num_threads_where_set(monkeypatch):
     """A scheduler's OMP_NUM_THREADS is the run's share of the machine; without it, every core."""
     from safebench.cli import _compose
-    from safebench.parallelism import Parallelism
+    from safebench.parallelism import Parallelism, usable_cores
 
     cfg = _compose(["+algo=cpo", "+task=point_circle"])
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert Parallelism.from_config(cfg).update_threads == 3
     monkeypatch.delenv("OMP_NUM_THREADS")
-    assert Parallelism.from_config(cfg).update_threads == (os.cpu_count() or 1)
+    assert Parallelism.from_config(cfg).update_threads == usable_cores()
     monkeypatch.setenv("OMP_NUM_THREADS", "")
-    assert Parallelism.from_config(cfg).update_threads == (os.cpu_count() or 1)
+    assert Parallelism.from_config(cfg).update_threads == usable_cores()
     cfg.train.torch_threads = 2
     assert Parallelism.from_config(cfg).update_threads == 2
+
+
+def test_automatic_workers_and_threads_count_the_cores_this_process_may_use(monkeypatch):
+    """A SLURM job given 3 cores of a big node (its CPU set) gets 3 workers and threads, not one per core of the node;
+    on a single core, sampling stays in-process."""
+    from safebench.cli import _compose
+    from safebench.parallelism import Parallelism
+
+    cfg = _compose(["+algo=cpo", "+task=point_circle", "train.workers=auto", "train.num_envs=16"])
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4, 5, 6})
+    assert Parallelism.from_config(cfg) == Parallelism(workers=3, update_threads=3)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {7})
+    assert Parallelism.from_config(cfg) == Parallelism(workers=0, update_threads=1)
+
+
+@pytest.mark.parametrize("algo", ["ppo_lagrangian", "focops", "saute"])
+def test_a_larger_budget_resumes_the_algorithms_whose_schedule_follows_it(algo, tmp_path):
+    """lr_schedule_steps: ${train.total_steps} changes with the budget (README: a resume may extend it); a key set
+    apart from the budget still may not change."""
+    from safebench.run_directory import resolved_config, resume_differences
+
+    saved = resolved_config(_compose([f"+algo={algo}", *TINY, "seed=0"]))
+    longer = _compose([f"+algo={algo}", *TINY, "seed=0", "train.total_steps=8000"])
+    assert resume_differences(saved, longer, tmp_path) == []
+    other = _compose([f"+algo={algo}", *TINY, "seed=0", "train.total_steps=8000", "algo.lr_schedule_steps=5000"])
+    (problem,) = resume_differences(saved, other, tmp_path)
+    assert "algo.lr_schedule_steps (run: 2000, now: 5000)" in problem and "train.total_steps (run:" not in problem
