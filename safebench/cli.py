@@ -28,7 +28,7 @@ from safebench.gl_setup import import_tasks_for_training
 from safebench.interrupts import exit_status, handle_sigterm, signal_name
 from safebench.run_directory import check_run_dir, holds_a_run
 from safebench.run_lock import LOCK_FILE, lock_run_dir, release_run_dir
-from safebench.sweep_failures import clear_failure, failure_report, failures_since, record_failure
+from safebench.sweep_failures import REFUSED_DIR, clear_failure, failure_report, failures_since, record_failure
 
 INFORMATIONAL_FLAGS = {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c", "--shell-completion", "--version",
                        "-sc", "-i", "--resolve"}
@@ -197,8 +197,11 @@ def run(cfg: DictConfig) -> dict | None:
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
+    # a job refused at the lock records its failure in the sweep's folder, not in the directory another run holds
+    record_in = Path(HydraConfig.get().sweep.dir) / REFUSED_DIR / f"job{HydraConfig.get().job.num}" if in_sweep else None
     try:
         lock_run_dir(run_dir)
+        record_in = None
         clear_failure(run_dir)
         if cfg.resume and in_sweep and not checkpoint_path(run_dir).is_file():
             log.warning("resume=true, but %s has no checkpoint yet: this job of the sweep starts from scratch.",
@@ -212,7 +215,7 @@ def run(cfg: DictConfig) -> dict | None:
             print(closing_block(cfg, run_dir, summary), flush=True)
         return summary
     except SafebenchError as error:
-        fail(error, run_dir, in_sweep)
+        fail(error, run_dir, in_sweep, record_in)
     except KeyboardInterrupt as interrupt:
         log.warning("%s", interrupted_message(interrupt, run_dir))
         if in_sweep:
@@ -227,18 +230,18 @@ def run(cfg: DictConfig) -> dict | None:
         log.exception("the run failed with an unexpected error (a bug: please report it)")
         if not in_sweep:
             raise
-        record_failure(run_dir, f"unexpected error (a bug) {type(exc).__name__}: {exc}")
+        record_failure(run_dir, f"unexpected error (a bug) {type(exc).__name__}: {exc}", record_in)
     finally:
         release_run_dir(run_dir)
     return None
 
 
-def fail(error: SafebenchError, run_dir: Path, in_sweep: bool) -> None:
+def fail(error: SafebenchError, run_dir: Path, in_sweep: bool, record_in: Path | None = None) -> None:
     """Report a job's failure: exit for a single run; in a sweep the others go on and the sweep lists it."""
     log.error("%s", error)
     if not in_sweep:
         exit_with(error)
-    record_failure(run_dir, str(error))
+    record_failure(run_dir, str(error), record_in)
 
 
 def pin_output(argv: list[str], multirun: bool, output: Path) -> list[str]:
@@ -255,7 +258,9 @@ def start(argv: list[str]) -> None:
     if not INFORMATIONAL_FLAGS.intersection(argv):
         try:
             multirun, output, cfg = validate_command_line(argv)
-            if not multirun:
+            if multirun:  # one sweep at a time fills a folder: a second one would resume the jobs the first is running
+                lock_run_dir(output, kind="sweep")
+            else:
                 claim_run_dir(cfg, output)
         except SafebenchError as error:
             exit_with(error)
@@ -271,6 +276,9 @@ def start(argv: list[str]) -> None:
                   f"train.checkpoint_every updates), jobs without one start again.", file=sys.stderr)
             interrupt.reported = True
         raise
+    finally:
+        if multirun and output is not None:
+            release_run_dir(output)
     if multirun and output is not None:
         print(sweep_report(output, started), flush=True)
         failures = failures_since(output, started)

@@ -12,8 +12,9 @@ LOCK_FILE = ".safebench.lock"
 _held: dict[Path, int] = {}  # run directory -> open descriptor holding its lock (this process)
 
 
-def lock_run_dir(run_dir: Path) -> None:
-    """Take the directory's lock for the rest of this process (or until release); ConfigError when it is held."""
+def lock_run_dir(run_dir: Path, kind: str = "run") -> None:
+    """Take the directory's lock for the rest of this process (or until release); ConfigError when it is held.
+    ``kind`` "sweep": the folder of a whole sweep, which one sweep at a time may fill."""
     run_dir = Path(run_dir).absolute()
     if run_dir in _held:
         return
@@ -24,8 +25,9 @@ def lock_run_dir(run_dir: Path) -> None:
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        raise ConfigError(f"The run directory {run_dir} is in use by another safebench run (PID {holder}). Wait "
-                          f"for it to finish or stop it, or choose another directory with hydra.run.dir=...") from None
+        raise ConfigError(f"The {kind} directory {run_dir} is in use by another safebench {kind} (PID {holder}). "
+                          f"Wait for it to finish or stop it, or choose another directory with hydra.{kind}.dir=..."
+                          ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     _held[run_dir] = fd

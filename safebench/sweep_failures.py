@@ -11,11 +11,16 @@ from safebench.run_files import atomic_write_json, now_iso
 FAILED_FILE = "failed.json"
 
 
-def record_failure(run_dir: Path, message: str) -> None:
-    """Say why this job failed, where the sweep (whatever its launcher's processes) will find it."""
+REFUSED_DIR = ".refused"  # in the sweep's folder: jobs refused at a run directory another process holds
+
+
+def record_failure(run_dir: Path, message: str, record_in: Path | None = None) -> None:
+    """Say why this job failed, where the sweep (whatever its launcher's processes) will find it: in its run
+    directory, or in ``record_in`` when that directory belongs to another process (its lock was refused)."""
+    folder = Path(record_in or run_dir)
     try:
-        atomic_write_json(Path(run_dir) / FAILED_FILE, {"error": message, "time": now_iso(),
-                                                        "timestamp": time.time()})
+        atomic_write_json(folder / FAILED_FILE, {"error": message, "time": now_iso(), "timestamp": time.time(),
+                                                 "run_dir": str(run_dir)})
     except OSError:
         pass  # a full or read-only disk: the job's log still says why
 
@@ -34,7 +39,7 @@ def failures_since(sweep_dir: Path, start: float) -> list[tuple[Path, str]]:
         except (OSError, json.JSONDecodeError):
             continue
         if record.get("timestamp", 0) >= start:
-            found.append((path.parent, str(record.get("error", "unknown error"))))
+            found.append((Path(record.get("run_dir") or path.parent), str(record.get("error", "unknown error"))))
     return found
 
 

@@ -149,6 +149,40 @@ def test_a_locked_directory_is_refused_naming_the_holder_and_a_stale_lock_does_n
     release_run_dir(run_dir)
 
 
+def test_a_second_sweep_into_a_folder_that_a_sweep_is_filling_is_refused(tmp_path, capsys, monkeypatch):
+    """reproduce_figure.sh --resume here while it runs elsewhere: refused before Hydra touches any job's directory."""
+    sweep_dir = tmp_path / "sweep"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(sweep_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.chdir(tmp_path)
+        result = run_cli_in_process("-m", "+algo=trpo", *TINY, "seed=0,1", f"hydra.sweep.dir={sweep_dir}", capsys=capsys)
+        refused(result, "in use by another safebench sweep", f"PID {holder.pid}", "hydra.sweep.dir=")
+        assert [path.name for path in sweep_dir.iterdir()] == [LOCK_FILE]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_job_refused_at_its_run_lock_fails_the_sweep_without_writing_into_that_run(tmp_path):
+    """The job's failure is recorded in the sweep's folder: a failed.json in the directory of the run that holds
+    the lock would mark that healthy run as failed."""
+    sweep_dir = tmp_path / "sweep"
+    job_dir = sweep_dir / "job"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(job_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = run_cli("-m", "+algo=trpo", *TINY, "seed=0", f"hydra.sweep.dir={sweep_dir}", "hydra.sweep.subdir=job",
+                         cwd=tmp_path)
+        assert result.returncode == 1, result.stderr[-2000:]
+        message = " ".join(result.stderr.split())
+        assert f"1 job(s) of the sweep failed: {job_dir}: The run directory {job_dir} is in use" in message, message
+        assert not (job_dir / "failed.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     args = ["+algo=cpo", *TINY[:-1], "train.total_steps=400000", "train.checkpoint_every=1"]
