@@ -6,7 +6,7 @@ The wall time a figure's sweep takes on the machine the bench lines were measure
     hours(task, algo) = runs x total_steps / end_to_end_steps_per_s / (1 - evaluation_fraction) / 3600
 
 with ``runs`` the seeds of the experiment's sweep (``conf/experiment/NAME.yaml``, or ``--seeds``),
-``total_steps`` the task's budget (``conf/task/TASK.yaml``), and the bench's end-to-end rate of that
+``total_steps`` each job's budget as the sweep composes it (the task's, or the experiment's), and the bench's end-to-end rate of that
 task and algorithm at the task's batch (a bench run uses every core for one run; a sweep keeps every
 core busy too, one run after another or side by side). An algorithm without a bench line of its own
 takes the task's CPO figure (its line says so): the update is a small share of an iteration.
@@ -22,21 +22,22 @@ import json
 import sys
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-REPO = Path(__file__).resolve().parent.parent
 FIGURE_1 = ("paper_fig1_point", "paper_fig1_ant")
 
 
-def sweep_of(experiment: str) -> dict[str, list[str]]:
-    """The sweeper's parameters of ``conf/experiment/NAME.yaml``: key -> list of values."""
-    cfg = OmegaConf.load(REPO / "conf" / "experiment" / f"{experiment}.yaml")
-    params = OmegaConf.to_container(cfg.hydra.sweeper.params)
-    return {key.lstrip("+"): [part.strip() for part in str(value).split(",")] for key, value in params.items()}
+def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
+    """(task, arm label) -> {"algo": algo.name, "budgets": [train.total_steps of each job]}, every job of
+    ``+experiment=NAME`` composed as the sweep composes it (experiment-level budgets and variants included)."""
+    from safebench.cli import _combinations, _compose
+    from safebench.report.run_loading import algo_label
 
-
-def task_budget(task: str) -> int:
-    return int(OmegaConf.load(REPO / "conf" / "task" / f"{task}.yaml").total_steps)
+    groups: dict[tuple[str, str], dict] = {}
+    for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config"):
+        cfg = _compose(job)
+        group = groups.setdefault((str(cfg.task.name), algo_label(cfg.algo)), {"algo": str(cfg.algo.name),
+                                                                                "budgets": []})
+        group["budgets"].append(int(cfg.train.total_steps))
+    return groups
 
 
 def read_rates(lines: list[str]) -> dict[tuple[str, str], dict]:
@@ -69,26 +70,25 @@ def wall_times(rates: dict[tuple[str, str], dict], experiments: list[str],
     """One dict per (experiment, task, algo), then one per experiment and a total."""
     out, total = [], 0.0
     for experiment in experiments:
-        sweep = sweep_of(experiment)
         hours_of_experiment = 0.0
-        for task in sweep["task"]:
-            runs = seeds.get(task, len(sweep["seed"]))
-            for algo in sweep["algo"]:
-                rate = rates.get((task, algo))
-                source = algo
-                if rate is None:
-                    rate, source = rates.get((task, "cpo")), "cpo"
-                if rate is None:
-                    raise SystemExit(f"no end_to_end_steps_per_s line for task {task} (of {algo} or cpo): run "
-                                     f"python -m safebench.bench +task={task} and pass its output")
-                steps = runs * task_budget(task)
-                seconds = steps / rate["steps_per_s"] / (1.0 - rate["evaluation_fraction"])
-                hours_of_experiment += seconds / 3600
-                out.append({"figure": "wall_time_hours", "experiment": experiment, "task": task, "algo": algo,
-                            "value": seconds / 3600, "runs": runs, "env_steps": steps,
-                            "end_to_end_steps_per_s": rate["steps_per_s"], "rate_of_algo": source,
-                            "evaluation_fraction": rate["evaluation_fraction"],
-                            "bench_runs": rate["bench_runs"], "cores": rate["cores"], "commit": rate["commit"]})
+        for (task, label), jobs in experiment_jobs(experiment).items():
+            algo = jobs["algo"]
+            runs = seeds.get(task, len(jobs["budgets"]))
+            rate = rates.get((task, algo))
+            source = algo
+            if rate is None:
+                rate, source = rates.get((task, "cpo")), "cpo"
+            if rate is None:
+                raise SystemExit(f"no end_to_end_steps_per_s line for task {task} (of {algo} or cpo): run "
+                                 f"python -m safebench.bench +task={task} and pass its output")
+            steps = round(runs * sum(jobs["budgets"]) / len(jobs["budgets"]))
+            seconds = steps / rate["steps_per_s"] / (1.0 - rate["evaluation_fraction"])
+            hours_of_experiment += seconds / 3600
+            out.append({"figure": "wall_time_hours", "experiment": experiment, "task": task, "algo": label,
+                        "value": seconds / 3600, "runs": runs, "env_steps": steps,
+                        "end_to_end_steps_per_s": rate["steps_per_s"], "rate_of_algo": source,
+                        "evaluation_fraction": rate["evaluation_fraction"],
+                        "bench_runs": rate["bench_runs"], "cores": rate["cores"], "commit": rate["commit"]})
         out.append({"figure": "wall_time_hours", "experiment": experiment, "value": hours_of_experiment})
         total += hours_of_experiment
     out.append({"figure": "wall_time_hours", "experiment": "+".join(experiments), "value": total,
@@ -114,7 +114,13 @@ def main(argv: list[str] | None = None) -> None:
         if not count.isdigit():
             parser.error(f"--seeds wants TASK=N, got {item!r}")
         seeds[task] = int(count)
-    for line in wall_times(read_rates(lines), args.experiments or list(FIGURE_1), seeds):
+    from safebench.config_validation import available
+
+    experiments = args.experiments or list(FIGURE_1)
+    unknown = [name for name in experiments if name not in available("experiment")]
+    if unknown:
+        parser.error(f"unknown experiment {', '.join(unknown)}; available: {', '.join(available('experiment'))}")
+    for line in wall_times(read_rates(lines), experiments, seeds):
         print(json.dumps(line))
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from safebench.wall_time import main, sweep_of, task_budget
+from safebench.wall_time import experiment_jobs, main
 
 
 def bench_lines(task: str, rate: float, algo: str = "cpo", evaluation: float = 0.0) -> list[str]:
@@ -14,10 +14,26 @@ def bench_lines(task: str, rate: float, algo: str = "cpo", evaluation: float = 0
             json.dumps(common | {"figure": "evaluation_fraction_of_wall_time", "value": evaluation})]
 
 
-def test_figure_1_sweeps_are_read_from_the_configs():
-    assert sweep_of("paper_fig1_point") == {"task": ["point_circle", "point_gather"],
-                                            "algo": ["cpo", "lagrangian", "trpo"], "seed": ["0", "1", "2", "3", "4"]}
-    assert task_budget("ant_circle") == 100 * 100_000 and task_budget("humanoid_circle") == 100 * 50_000
+def test_experiments_are_read_as_their_sweeps_compose_them():
+    """Each job's budget as the sweep composes it: the task's for Figure 1, the experiment's own for the off-policy
+    comparison (300k env steps), and every fixed-penalty arm apart."""
+    point = experiment_jobs("paper_fig1_point")
+    assert sorted(point) == [(task, algo) for task in ("point_circle", "point_gather")
+                             for algo in ("cpo", "lagrangian", "trpo")]
+    assert all(jobs["budgets"] == [100 * 50_000] * 5 for jobs in point.values())
+    off = experiment_jobs("off_policy")
+    assert off["point_circle", "sac_lagrangian"]["budgets"] == [300_000] * 3
+    assert off["point_circle", "cpo"]["budgets"] == [100 * 50_000] * 3
+    penalty = experiment_jobs("paper_fig3_penalty")
+    assert penalty["point_circle", "fixed_penalty(beta=5)"]["algo"] == "fixed_penalty" and len(penalty) == 4
+
+
+def test_an_unknown_experiment_is_one_message(tmp_path, capsys):
+    path = tmp_path / "bench.jsonl"
+    path.write_text("\n".join(bench_lines("point_circle", 50_000.0)))
+    with pytest.raises(SystemExit) as exit_:
+        main([str(path), "--experiment", "paper_fig1_pont"])
+    assert exit_.value.code == 2 and "unknown experiment paper_fig1_pont" in capsys.readouterr().err
 
 
 def test_wall_time_is_steps_over_the_end_to_end_rate(tmp_path, capsys):
