@@ -102,10 +102,38 @@ def _compose(job: list[str], config_name: str = "config") -> DictConfig:
         with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR), job_name="safebench"):
             return compose(config_name, overrides=job, return_hydra_config=True)
     except Exception as exc:
+        algorithm_key = _unknown_algorithm_key(str(exc), job, config_name)
+        if algorithm_key:
+            raise ConfigError(algorithm_key) from None
         first_lines = " ".join(str(exc).strip().splitlines()[:3])
         raise ConfigError(f"The overrides {' '.join(job)} do not make a valid config: {first_lines}."
                           f"{_suggest_key(str(exc), job, config_name)} Keys must exist in conf/ (see README, "
                           f"'Configuration'); use +key=value only to add new ones.") from None
+
+
+def _unknown_algorithm_key(message: str, job: list[str], config_name: str) -> str | None:
+    """algo.lambda_lrr=0.1 on the command line: the same paragraph as a typo in the algorithm's YAML (the algorithm,
+    a did-you-mean, its valid keys), not Hydra's advice to add it with '+', which the algorithm would refuse."""
+    import re
+
+    from omegaconf import open_dict
+
+    from safebench.config_validation import unknown_algorithm_keys
+
+    found = re.search(r"Could not override '(algo\.[^'.]+)'", message)
+    if not found:
+        return None
+    rest = [o for o in job if o.partition("=")[0].lstrip("+~") != found.group(1)]
+    try:
+        cfg = _compose(rest, config_name)
+    except ConfigError:
+        return None
+    if "algo" not in cfg:
+        return None
+    with open_dict(cfg):
+        cfg.algo[found.group(1).removeprefix("algo.")] = None
+    problems = unknown_algorithm_keys(cfg.algo)
+    return problems[0] if problems else None
 
 
 def _suggest_key(message: str, job: list[str], config_name: str) -> str:

@@ -99,7 +99,7 @@ def _check_algorithm(cfg: DictConfig) -> list[str]:
 
     ranges = _declared_ranges(cfg.algo)
     values = OmegaConf.to_container(cfg.algo, resolve=True)
-    problems = range_problems(values, ranges, "algo") or _unknown_algorithm_keys(cfg.algo)
+    problems = range_problems(values, ranges, "algo") or unknown_algorithm_keys(cfg.algo)
     if problems:
         return problems
     try:
@@ -133,7 +133,7 @@ def constructor_keys(cls: type) -> set[str] | None:
     return None
 
 
-def _unknown_algorithm_keys(algo: DictConfig) -> list[str]:
+def unknown_algorithm_keys(algo: DictConfig) -> list[str]:
     """A key of the algorithm's YAML (or +algo.key=...) that its constructor does not take: named, with a
     did-you-mean and the valid keys, as an unknown key on the command line is (not a TypeError)."""
     from hydra.utils import get_class

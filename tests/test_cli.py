@@ -209,11 +209,14 @@ def test_an_unknown_key_in_an_algorithm_yaml_is_named_with_the_valid_keys(algo):
     assert "obs_dim" not in problem  # the harness's own arguments are not the user's keys
 
 
-def test_an_unknown_algorithm_key_exits_2_like_an_unknown_command_line_key(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("override", ["+algo.lambda_lrr=0.1", "algo.lambda_lrr=0.1"])
+def test_an_unknown_algorithm_key_exits_2_like_an_unknown_command_line_key(override, tmp_path, capsys, monkeypatch):
+    """With or without '+': the algorithm, a did-you-mean and its keys (not Hydra's advice to add it with '+')."""
     monkeypatch.chdir(tmp_path)
-    result = run_cli_in_process("+algo=ppo_lagrangian", "+task=point_circle", "+algo.lambda_lrr=0.1",
+    result = run_cli_in_process("+algo=ppo_lagrangian", "+task=point_circle", override,
                                 f"hydra.run.dir={tmp_path / 'run'}", capsys=capsys)
     message = " ".join(result.stderr.split())
     assert result.returncode == 2 and "Traceback" not in message, result.stderr[-3000:]
     assert "algo.lambda_lrr for algorithm 'ppo_lagrangian'" in message and "Did you mean lambda_lr?" in message
-    assert "Valid keys of ppo_lagrangian: " in message and not (tmp_path / "run").exists()
+    assert "Valid keys of ppo_lagrangian: " in message and "To append to your config" not in message
+    assert not (tmp_path / "run").exists()
