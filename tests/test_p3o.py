@@ -40,3 +40,37 @@ def test_penalty_sums_over_constraints_and_only_the_violated_one_pulls():
     penalty.backward()
     assert float(penalty.detach()) == pytest.approx(2.0 * (1.0 + 2.0))  # first: relu(0 - 1) = 0; second: relu(1 + 2)
     assert torch.allclose(log_ratio.grad, 2.0 * torch.tensor([3.0, -1.0]) / 2)
+
+
+def _algorithm_and_minibatch(episode_cost: float):
+    """A P3O on a 1-d problem, and a minibatch whose policy moved away from the old one (ratios != 1)."""
+    import numpy as np
+
+    from algorithms.core.first_order import Minibatch
+    from algorithms.p3o import P3O
+
+    algo = P3O(obs_dim=1, act_dim=1, cost_limit=5.0, seed=0, hidden_sizes=(4,), critic_hidden_sizes=(4,), kappa=20.0)
+    obs, actions = torch.linspace(-1, 1, 6)[:, None], torch.linspace(-0.5, 0.5, 6)[:, None]
+    with torch.no_grad():
+        old_log_probs = algo.policy.distribution(obs).log_prob(actions) + torch.tensor([0.1, -0.1, 0.05, 0, -0.05, 0.1])
+    batch = Minibatch(obs=obs, actions=actions, old_log_probs=old_log_probs,
+                      advantages=torch.tensor([1.0, -1.0, 0.5, 0.2, -0.3, 0.8]),
+                      old_mean=torch.zeros(6, 1), old_log_std=torch.zeros(1),
+                      cost_advantages=torch.tensor([[0.5], [1.0], [-0.5], [0.3], [0.0], [-1.0]]),
+                      episode_costs=np.array([episode_cost]), cost_limits=np.array([5.0]), mean_episode_length=10.0)
+    return algo, batch
+
+
+@pytest.mark.parametrize("episode_cost, penalized", [(9.0, True), (1.0, False)])
+def test_the_algorithms_loss_adds_the_penalty_on_its_batchs_violation(episode_cost, penalized):
+    """P3O.policy_loss: PPO's loss plus kappa relu(L_C + J_C - d), with J_C - d from the minibatch (4 under violation;
+    -4, a margin that no surrogate here reaches, when feasible)."""
+    from algorithms.core.first_order import ppo_clip_loss
+
+    algo, batch = _algorithm_and_minibatch(episode_cost)
+    log_ratio = algo.policy.distribution(batch.obs).log_prob(batch.actions) - batch.old_log_probs
+    plain = ppo_clip_loss(log_ratio, batch.advantages, algo.clip_ratio)
+    surrogate = clipped_cost_surrogate(log_ratio, batch.cost_advantages, algo.clip_ratio)
+    expected = plain + (20.0 * (surrogate + episode_cost - 5.0).sum() if penalized else 0.0)
+    assert float(algo.policy_loss(batch)) == pytest.approx(float(expected), rel=1e-6)
+    assert (float(algo.policy_loss(batch)) > float(plain) + 50) == penalized
