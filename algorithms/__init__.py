@@ -2,6 +2,7 @@
 
 Every algorithm is one file here plus one YAML file in ``conf/algo/``; the harness finds it through
 the YAML's ``_target_`` (``algorithms.<name>.<Class>``) and never needs an edit. Trust-region methods
-(TRPO, CPO, PCPO, the penalty methods) build on ``core.trust_region``; first-order ones (PPO-Lagrangian,
-PID-Lagrangian, FOCOPS) on ``core.first_order``. See docs/adding_an_algorithm.md.
+(TRPO, CPO, PCPO, CRPO, the penalty methods) build on ``core.trust_region``; first-order ones (the
+PPO-Lagrangian family, FOCOPS, CUP, P3O, IPO, Saute, RCPO) on ``core.first_order``; the off-policy ones
+(SAC-, TD3-, DDPG-Lagrangian) on ``core.off_policy``. See docs/adding_an_algorithm.md.
 """

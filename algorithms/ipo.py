@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms.ppo_lagrangian import PenalizedPPO
+from algorithms.core.penalized_ppo import PenalizedPPO
 
 
 def ipo_penalty(episode_cost: float, cost_limit: float, kappa: float, penalty_max: float) -> float:

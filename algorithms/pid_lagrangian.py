@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from algorithms.core.actor_critic import UpdateData
-from algorithms.ppo_lagrangian import PenalizedPPO
+from algorithms.core.penalized_ppo import PenalizedPPO
 
 
 @dataclass(frozen=True)

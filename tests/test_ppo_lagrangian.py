@@ -5,7 +5,7 @@ import torch
 
 from algorithms.core.first_order import ppo_clip_loss
 from algorithms.core.lagrange_multiplier import LagrangeMultiplier
-from algorithms.ppo_lagrangian import penalized_advantages
+from algorithms.core.penalized_ppo import penalized_advantages
 
 
 def test_sgd_multiplier_ascends_on_violation_and_is_clipped_at_zero_and_max():

@@ -1,4 +1,4 @@
-"""The first-order machinery PPO-Lagrangian, PID-Lagrangian and FOCOPS share.
+"""The first-order machinery of the PPO-style methods (PPO-/PID-Lagrangian, FOCOPS, CUP, P3O, IPO, ...).
 
 After the actor-critic preparation, the policy takes Adam steps on ``policy_loss`` over a few epochs
 of shuffled minibatches, stopping early once the mean KL to the old policy exceeds ``target_kl``.
