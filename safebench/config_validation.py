@@ -157,7 +157,8 @@ def unknown_algorithm_keys(algo: DictConfig) -> list[str]:
 
 
 def _check_off_policy(cfg: DictConfig, horizon: int) -> list[str]:
-    """An off-policy run's windows must hold whole episodes, and its buffer stores raw observations."""
+    """An off-policy run's windows must hold whole episodes, it samples in-process, and its buffer stores raw
+    observations."""
     from hydra.utils import get_class
 
     from safebench.off_policy import learns_from_replay, log_every
@@ -168,8 +169,12 @@ def _check_off_policy(cfg: DictConfig, horizon: int) -> list[str]:
     per_env = math.ceil(log_every(cfg) / int(cfg.train.num_envs))
     if per_env < horizon:
         problems.append(f"train.log_every / train.num_envs = {per_env} steps per environment is shorter than one "
-                        f"episode (task.horizon = {horizon}): each log_every window starts from fresh resets, so no "
-                        f"episode would complete; raise train.log_every or lower train.num_envs")
+                        f"episode (task.horizon = {horizon}): a progress.csv row averages the episodes that end in its "
+                        f"window, and some would have none; raise train.log_every or lower train.num_envs")
+    if str(cfg.train.workers) not in ("auto", "0"):
+        problems.append(f"train.workers={cfg.train.workers}: the off-policy algorithm {cfg.algo.name!r} steps its "
+                        f"environments in the learner's process (its policy changes after every gradient step, "
+                        f"so worker processes would wait on it at every step); leave train.workers at auto or 0")
     if cfg.train.normalize_obs:
         problems.append(f"train.normalize_obs=true is not supported by the off-policy algorithm {cfg.algo.name!r}: "
                         f"its replay buffer holds raw observations; leave it false")

@@ -7,16 +7,18 @@ every ``update_every`` env steps, the algorithm takes ``updates_per_step`` gradi
 drawn from the buffer, then one step of its multiplier; a progress.csv row is written every ``log_every``
 env steps from the episodes completed in that window, with the on-policy runs' columns.
 
-Exact resume. Environment state cannot be saved, so each ``log_every`` window starts from freshly seeded
-resets (``episode_seeds(seed, window)``, the on-policy batches' scheme) and an episode still running when a
-window ends is cut: its last transition is stored as truncated (the critics bootstrap through it) and it
-does not count as a completed episode. Checkpoints, written at window ends, then hold everything the next
-window depends on: the buffer (compressed), the networks, optimizers and multipliers, every generator.
+The environments step on across windows: the first window starts from seeded resets (``episode_seeds(seed,
+0)``, the on-policy batches' scheme), later episodes from each environment's own generator, and an episode
+that spans two windows counts in the row of the window where it ends. Exact resume: checkpoints, written at
+window ends, hold everything the next window depends on: the buffer (compressed), the networks, optimizers
+and multipliers, every generator, and the environments themselves mid-episode (pickled: the MuJoCo state,
+the time limit's count, each environment's generator and task state, tested to continue bit for bit).
 """
 
 from __future__ import annotations
 
 import math
+import pickle
 import shutil
 import time
 from collections.abc import Callable
@@ -118,11 +120,27 @@ class TransitionCollector:
         self.envs = SyncVectorEnv([env_fn] * num_envs, num_costs)
         self.num_envs = num_envs
 
+        self.started = False  # the first window resets the environments; later ones step on
+
     def reset(self, seeds: list[int]) -> None:
-        """Start a window: seeded resets, no episode running."""
+        """Start the run: seeded resets, no episode running."""
         self.obs = self.envs.reset(seeds).astype(np.float32)
         self.ep_return, self.ep_len = np.zeros(self.num_envs), np.zeros(self.num_envs, np.int64)
         self.ep_cost = np.zeros((self.num_envs, self.num_costs))
+        self.started = True
+
+    def state(self) -> dict:
+        """The environments mid-episode and the running episodes' sums, for the checkpoint."""
+        return {"envs": pickle.dumps(self.envs, protocol=pickle.HIGHEST_PROTOCOL), "obs": self.obs,
+                "ep_return": self.ep_return, "ep_len": self.ep_len, "ep_cost": self.ep_cost}
+
+    def load_state(self, state: dict) -> None:
+        """Continue from ``state``: the checkpoint's environments replace the freshly built ones."""
+        self.envs.close()
+        self.envs = pickle.loads(state["envs"])
+        self.obs, self.ep_return = state["obs"], state["ep_return"]
+        self.ep_len, self.ep_cost = state["ep_len"], state["ep_cost"]
+        self.started = True
 
     def actions(self, algo, random: bool) -> np.ndarray:
         """Uniform in [-1, 1] during the random start, else the algorithm's exploration."""
@@ -130,15 +148,14 @@ class TransitionCollector:
             return (torch.rand((self.num_envs, len(self.low)), generator=self.generator) * 2 - 1).numpy()
         return algo.explore(torch.from_numpy(self.obs), self.generator).numpy().astype(np.float32)
 
-    def step(self, actions: np.ndarray, last: bool) -> tuple[Transitions, list[tuple[float, np.ndarray, int]]]:
-        """One vector step: its transitions (``last``: running episodes are cut there) and finished episodes."""
+    def step(self, actions: np.ndarray) -> tuple[Transitions, list[tuple[float, np.ndarray, int]]]:
+        """One vector step: its transitions and the episodes that finished in it."""
         env_actions = self.low + (actions + 1) * 0.5 * (self.high - self.low)
         step = self.envs.step(np.clip(env_actions, self.low, self.high))
         done = step.terminated | step.truncated
         next_obs = np.where(done[:, None], step.final_obs, step.obs).astype(np.float32)
         batch = Transitions(self.obs, actions.astype(np.float32), step.rewards.astype(np.float32),
-                            step.costs.astype(np.float32), next_obs, step.terminated.copy(),
-                            step.truncated | (last & ~step.terminated))
+                            step.costs.astype(np.float32), next_obs, step.terminated.copy(), step.truncated.copy())
         self.ep_return += step.rewards
         self.ep_cost += step.costs
         self.ep_len += 1
@@ -163,19 +180,21 @@ class WindowResult:
 
 def run_window(collector: TransitionCollector, buffer: ReplayBuffer, algo, schedule: OffPolicySchedule,
                env_steps: int, seeds: list[int], parallelism) -> WindowResult:
-    """Collect one window from seeded resets, updating on schedule; ``env_steps`` is the count before it.
+    """Collect one window, updating on schedule; ``env_steps`` is the count before it, ``seeds`` reset the
+    environments of the run's first window.
 
     Acting and learning both run on one torch thread: a gradient step on a minibatch of 256 is too small
     to gain from more, and on a busy machine more threads made it 20 times slower (measured)."""
     sample_s = update_s = 0.0
     parallelism.for_sampling()
-    collector.reset(seeds)
+    if not collector.started:
+        collector.reset(seeds)
     episodes: list[tuple[float, np.ndarray, int]] = []
     costs, stats = [], StatsMean()
     for t in range(schedule.steps_per_env):
         start = time.perf_counter()
         actions = collector.actions(algo, random=env_steps < schedule.start_steps)
-        batch, finished = collector.step(actions, last=t == schedule.steps_per_env - 1)
+        batch, finished = collector.step(actions)
         buffer.add(batch)
         costs.append(batch.costs)
         episodes += finished

@@ -263,6 +263,7 @@ def checkpoint(cfg: DictConfig, run_dir: Path, parts: Components, state: Trainin
     }
     if parts.replay is not None:
         contents["replay"] = parts.replay.state()
+        contents["environments"] = parts.collector.state()  # off-policy: episodes run on across windows
     save_checkpoint(run_dir, contents)
 
 
@@ -315,6 +316,11 @@ def restore(run_dir: Path, identity: dict[str, Any], parts: Components) -> Train
     parts.generator.set_state(saved["generator"])
     if parts.replay is not None:
         parts.replay.load_state(saved["replay"])
+        if "environments" not in saved:
+            raise CheckpointError(f"{checkpoint_path(run_dir)} was written by an older safebench whose off-policy "
+                                  f"windows restarted the environments, so this one cannot continue it exactly; "
+                                  f"resume it at the commit in its manifest.json, or start over with overwrite=true")
+        parts.collector.load_state(saved["environments"])
     return TrainingState(saved["epoch"], saved["env_steps"], saved["elapsed_s"], list(saved["rows"]))
 
 

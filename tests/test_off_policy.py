@@ -71,6 +71,29 @@ def test_resumed_run_continues_the_uninterrupted_curve_in_process(tmp_path):
     assert set(ON_POLICY_COLUMNS) | set(OFF_POLICY_COLUMNS) <= set(progress.columns), sorted(progress.columns)
 
 
+def test_episodes_run_on_across_windows():
+    """No episode is cut where a progress.csv row ends: every env step belongs to an episode that either finished
+    in one of the windows or is still running (windows of 150 steps per env; episodes of 51-65)."""
+    from safebench.off_policy import run_window
+    from safebench.seeding import episode_seeds
+    from safebench.trainer import build_components
+
+    parts = build_components(_compose(["+algo=sac_lagrangian", *TINY]))
+    try:
+        lengths = []
+        for window in range(2):
+            result = run_window(parts.collector, parts.replay, parts.algo, parts.schedule, window * 300,
+                                episode_seeds(4, window, 2), parts.parallelism)
+            lengths += list(result.window.episode_lengths)
+            running = parts.collector.ep_len.copy()
+            assert running.any()  # an episode goes on into the next window
+        assert sum(lengths) + running.sum() == 2 * parts.schedule.window_steps
+        # the first window's last vector step (transitions 298, 299) is not stored as truncated: no cut there
+        assert not parts.replay.arrays["truncated"][298:300].any()
+    finally:
+        parts.collector.close()
+
+
 def test_a_buffer_too_large_for_the_free_disk_is_refused_before_training(tmp_path, monkeypatch):
     from safebench import off_policy
     from safebench.trainer import train
@@ -89,6 +112,7 @@ def test_a_buffer_too_large_for_the_free_disk_is_refused_before_training(tmp_pat
     ("train.log_every=100", "shorter than one episode"),
     ("train.normalize_obs=true", "raw observations"),
     ("train.update_every=0", "train.update_every must be an integer >= 1"),
+    ("train.workers=2", "steps its environments in the learner's process"),
 ])
 def test_off_policy_settings_are_checked_before_the_run(tmp_path, override, message, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process
