@@ -21,6 +21,7 @@ import math
 import pickle
 import shutil
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ import torch
 from omegaconf import DictConfig
 
 from algorithms.core.replay_buffer import ReplayBuffer, Transitions, transition_bytes
-from safebench.errors import ResourceError
+from safebench.errors import CheckpointError, ResourceError
 from safebench.vector_env import SyncVectorEnv, probe_spaces
 
 
@@ -130,14 +131,22 @@ class TransitionCollector:
         self.started = True
 
     def state(self) -> dict:
-        """The environments mid-episode and the running episodes' sums, for the checkpoint."""
-        return {"envs": pickle.dumps(self.envs, protocol=pickle.HIGHEST_PROTOCOL), "obs": self.obs,
-                "ep_return": self.ep_return, "ep_len": self.ep_len, "ep_cost": self.ep_cost}
+        """The environments mid-episode (pickled and compressed: each holds its MuJoCo model, mostly zeros) and the
+        running episodes' sums, for the checkpoint."""
+        envs = zlib.compress(pickle.dumps(self.envs, protocol=pickle.HIGHEST_PROTOCOL), level=1)
+        return {"envs": envs, "obs": self.obs.copy(), "ep_return": self.ep_return.copy(), "ep_len": self.ep_len.copy(),
+                "ep_cost": self.ep_cost.copy()}
 
     def load_state(self, state: dict) -> None:
-        """Continue from ``state``: the checkpoint's environments replace the freshly built ones."""
+        """Continue from ``state``: the checkpoint's environments replace the freshly built ones (CheckpointError
+        when this code cannot rebuild them, e.g. a checkpoint of a commit whose tasks differ)."""
+        try:
+            envs = pickle.loads(zlib.decompress(state["envs"]))
+        except Exception as exc:  # noqa: BLE001 - whatever unpickling raises, the checkpoint cannot be continued
+            raise CheckpointError(f"the checkpoint's environments cannot be rebuilt by this code ({type(exc).__name__}: "
+                                  f"{exc}); resume at the commit in the run's manifest.json") from None
         self.envs.close()
-        self.envs = pickle.loads(state["envs"])
+        self.envs = envs
         self.obs, self.ep_return = state["obs"], state["ep_return"]
         self.ep_len, self.ep_cost = state["ep_len"], state["ep_cost"]
         self.started = True

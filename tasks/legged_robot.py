@@ -71,9 +71,22 @@ class LeggedRobot:
         self._forces = np.zeros((model.nbody, 6))  # clipped cfrc_ext, reused every step
         # Contact forces (cfrc_ext) are only computed when something reads them.
         self.needs_contact_forces = self.observe_contact_forces or self.contact_cost_weight != 0.0
-        # views into data's fixed buffers, kept for ``advance_many`` (each ``data.x`` builds a new array)
+        self._bind_views()
+
+    def _bind_views(self) -> None:
+        """Views into data's fixed buffers, kept for ``advance_many`` (each ``data.x`` builds a new array)."""
+        data = self.data
         self._views = (data.ctrl, data.qpos, data.qvel, data.subtree_com[self.torso])
         self._xmat_view = data.xmat[self.torso]  # ``heading`` for ``advance_many(..., heading=True)``
+
+    def __getstate__(self) -> dict:
+        """Pickled without the views (a pickle would copy them apart from ``data``); unpickling binds them again."""
+        return {key: value for key, value in self.__dict__.items() if key not in ("_views", "_xmat_view")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "data" in state:
+            self._bind_views()
 
     @property
     def action_space(self) -> gym.spaces.Box:

@@ -4,6 +4,7 @@ disk check, config checks, and a run folder that report and status read like any
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -193,3 +194,32 @@ def test_off_policy_experiment_jobs_are_valid_with_their_budgets(task):
         assert cfg.train.total_steps == steps and validate_config(cfg) == [], algo
         smoke = _compose([*job, "+budget=smoke"])
         assert smoke.train.total_steps == 8000 and validate_config(smoke) == [], algo
+
+
+@pytest.mark.parametrize("task", __import__("tasks").names())
+def test_every_task_continues_bit_for_bit_from_the_checkpointed_environments(task):
+    """What a checkpoint keeps of the environments (TransitionCollector.state) continues exactly on every task:
+    the legged robots' fast path once read views that a pickle copied apart from the simulator."""
+    from safebench.constraints import Constraints
+    from safebench.off_policy import TransitionCollector
+    from safebench.trainer import env_factory
+
+    cfg = _compose(["+algo=sac_lagrangian", f"+task={task}", "train.num_envs=2"])
+    count = Constraints.from_task(cfg.task).count
+    live = TransitionCollector(env_factory(cfg), 2, count, torch.Generator())
+    restored = TransitionCollector(env_factory(cfg), 2, count, torch.Generator())
+    try:
+        live.reset([3, 4])
+        rng = torch.Generator().manual_seed(0)
+        for _ in range(20):
+            live.step(torch.rand((2, len(live.low)), generator=rng).numpy() * 2 - 1)
+        restored.load_state(live.state())
+        for _ in range(60):
+            actions = torch.rand((2, len(live.low)), generator=rng).numpy() * 2 - 1
+            (a, done_a), (b, done_b) = live.step(actions), restored.step(actions)
+            assert repr(done_a) == repr(done_b)  # the episodes that ended: return, costs, length
+            for name in ("obs", "rewards", "costs", "next_obs", "terminated", "truncated"):
+                assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    finally:
+        live.close()
+        restored.close()

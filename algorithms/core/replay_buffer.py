@@ -19,7 +19,7 @@ class Transitions:
     costs: torch.Tensor | np.ndarray  # (B, m), one column per constraint
     next_obs: torch.Tensor | np.ndarray  # (B, obs_dim): the true last observation where an episode ended
     terminated: torch.Tensor | np.ndarray  # (B,) bool: no bootstrap from next_obs
-    truncated: torch.Tensor | np.ndarray  # (B,) bool: time limit or the sampler's cut (bootstrap anyway)
+    truncated: torch.Tensor | np.ndarray  # (B,) bool: the time limit ended the episode (bootstrap anyway)
 
 
 FIELDS = tuple(Transitions.__dataclass_fields__)
