@@ -75,8 +75,9 @@ def resume_differences(saved: dict[str, Any] | None, cfg: DictConfig, run_dir: P
         return []
     old, new = flatten(saved), flatten(resolved_config(cfg))
     follows = follows_resumable_keys(cfg)
+    followed = {k for k, ref in follows.items() if k in old and old[k] == old.get(ref)}  # in the run too
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k, "<absent>") != new.get(k, "<absent>")
-                     and not is_resumable_key(k) and k not in follows)
+                     and not is_resumable_key(k) and k not in followed)
     if not changed:
         return []
     details = ", ".join(f"{k} (run: {old.get(k, '<absent>')!r}, now: {new.get(k, '<absent>')!r})" for k in changed)
@@ -90,16 +91,16 @@ def is_resumable_key(key: str) -> bool:
     return any(key == allowed or key.startswith(allowed + ".") for allowed in RESUMABLE_KEYS)
 
 
-def follows_resumable_keys(cfg: DictConfig) -> set[str]:
-    """Keys whose value is an interpolation of resumable keys only (``lr_schedule_steps: ${train.total_steps}``): they
-    change with them, and a resume that extends the budget stretches them (docs/fidelity.md)."""
+def follows_resumable_keys(cfg: DictConfig) -> dict[str, str]:
+    """Keys whose value is a resumable key's, by interpolation (``lr_schedule_steps: ${train.total_steps}``), and
+    that key: they change with it, and a resume that extends the budget stretches them (docs/fidelity.md)."""
     unresolved = flatten(OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]),
                                                 resolve=False))
-    follows = set()
+    follows = {}
     for key, value in unresolved.items():
-        references = re.findall(r"\$\{([^}]*)\}", value) if isinstance(value, str) else []
-        if references and all(":" not in ref and is_resumable_key(ref.strip()) for ref in references):
-            follows.add(key)
+        reference = re.fullmatch(r"\$\{([\w.]+)\}", value) if isinstance(value, str) else None
+        if reference and is_resumable_key(reference.group(1)):
+            follows[key] = reference.group(1)
     return follows
 
 

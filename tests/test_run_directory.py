@@ -249,3 +249,7 @@ def test_a_larger_budget_resumes_the_algorithms_whose_schedule_follows_it(algo, 
     other = _compose([f"+algo={algo}", *TINY, "seed=0", "train.total_steps=8000", "algo.lr_schedule_steps=5000"])
     (problem,) = resume_differences(saved, other, tmp_path)
     assert "algo.lr_schedule_steps (run: 2000, now: 5000)" in problem and "train.total_steps (run:" not in problem
+    # a run started with its own schedule length does not follow the budget: a resume without it is refused
+    pinned = resolved_config(_compose([f"+algo={algo}", *TINY, "seed=0", "algo.lr_schedule_steps=1500"]))
+    (problem,) = resume_differences(pinned, longer, tmp_path)
+    assert "algo.lr_schedule_steps (run: 1500, now: 8000)" in problem
