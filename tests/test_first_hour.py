@@ -16,7 +16,7 @@ def test_a_run_ends_with_the_reports_final_figures_and_the_next_commands(tmp_pat
     result = run_cli(*TINY, f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    finals = run_finals([load_run(run_dir)[0]]).iloc[0]
+    finals = run_finals([load_run(run_dir)]).iloc[0]
     shown_return = float(re.search(r"final return (\S+)", out).group(1))
     shown_cost = float(re.search(r"final cost (\S+) against the limit 0.1", out).group(1))
     assert abs(shown_return - finals.final_return) <= 5e-4 * max(1, abs(finals.final_return))

@@ -444,34 +444,42 @@ def test_every_algorithm_gets_its_own_colour(count):
     assert len(set(colours.values())) == count
 
 
-def _set(run, **settings):
-    """Change settings (dotted keys) in a synthetic run's saved config, as a sweep's override would."""
+def _job(run, *overrides):
+    """Give a synthetic run the job's command-line overrides (.hydra/overrides.yaml), as a sweep writes them."""
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.load(run / ".hydra" / "config.yaml")
-    for key, value in settings.items():
-        OmegaConf.update(cfg, key, value, force_add=True)
-    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
+    path = run / ".hydra" / "overrides.yaml"
+    OmegaConf.save(OmegaConf.create(list(overrides)), path)
     return run
 
 
 def test_the_arms_of_any_sweep_stay_apart_and_only_true_repeats_count_once(tmp_path):
-    """algo.max_kl=0.01,0.02 or task.cost_limit=5,10: each arm is a row of its own, not seed 0 read twice."""
+    """algo.max_kl=0.01,0.02 or task.cost_limit=5,10: each arm is a row of its own, not seed 0 read twice; the
+    budget (a resumable key) and the run's identity name no arm."""
     root = tmp_path / "runs"
     for seed in range(2):
-        _set(linear_run(root / "kl1", "point_circle", "cpo", seed, slope=1.0, cost=1.0), **{"algo.max_kl": 0.01})
-        _set(linear_run(root / "kl2", "point_circle", "cpo", seed, slope=2.0, cost=1.0), **{"algo.max_kl": 0.02})
-    for limit in (5.0, 10.0):
-        linear_run(root / f"limit{limit:g}", "point_gather", "trpo", 0, slope=1.0, cost=1.0, cost_limit=limit)
-    # a key written by a newer commit into one run only, and a budget extended on resume, name no arm
-    _set(linear_run(root / "new", "point_gather", "cpo", 0, slope=1.0, cost=1.0), **{"algo.network_init": "x"})
-    _set(linear_run(root / "old", "point_gather", "cpo", 1, slope=1.0, cost=1.0), **{"train.total_steps": 9})
-    repeated = _set(linear_run(root / "repeat", "point_circle", "cpo", 0, slope=3.0, cost=1.0), **{"algo.max_kl": 0.02})
+        for kl, slope in (("0.01", 1.0), ("0.02", 2.0)):
+            _job(linear_run(root / f"kl{kl}", "point_circle", "cpo", seed, slope=slope, cost=1.0),
+                 "+algo=cpo", "+task=point_circle", f"seed={seed}", f"algo.max_kl={kl}", "train.total_steps=20000")
+    for limit in (5, 10):
+        _job(linear_run(root / f"limit{limit}", "point_gather", "trpo", 0, slope=1.0, cost=1.0, cost_limit=limit),
+             "+algo=trpo", "+task=point_gather", "seed=0", f"task.cost_limit={limit}")
+    # the same arm at two budgets (one resumed longer), and a run written without overrides.yaml
+    _job(linear_run(root / "short", "point_gather", "cpo", 0, slope=1.0, cost=1.0), "seed=0", "train.total_steps=9")
+    _job(linear_run(root / "long", "point_gather", "cpo", 1, slope=1.0, cost=1.0), "seed=1", "train.total_steps=99")
+    repeated = _job(linear_run(root / "repeat", "point_circle", "cpo", 0, slope=3.0, cost=1.0), "seed=0",
+                    "algo.max_kl=0.02")
+    # an older run without the setting beside a sweep over it: three arms
+    linear_run(root / "plain", "point_circle", "trpo", 0, slope=1.0, cost=1.0)
+    for gamma in ("0.9", "0.99"):
+        _job(linear_run(root / f"g{gamma}", "point_circle", "trpo", 0, slope=1.0, cost=1.0), f"algo.gamma={gamma}")
 
     loaded = load_runs([root])
     arms = sorted((run.task, run.algo, run.seed) for run in loaded.runs)
     assert arms == [("point_circle", "cpo(max_kl=0.01)", 0), ("point_circle", "cpo(max_kl=0.01)", 1),
                     ("point_circle", "cpo(max_kl=0.02)", 0), ("point_circle", "cpo(max_kl=0.02)", 1),
+                    ("point_circle", "trpo", 0), ("point_circle", "trpo(gamma=0.9)", 0),
+                    ("point_circle", "trpo(gamma=0.99)", 0),
                     ("point_gather", "cpo", 0), ("point_gather", "cpo", 1),
                     ("point_gather", "trpo(task.cost_limit=10)", 0), ("point_gather", "trpo(task.cost_limit=5)", 0)]
     assert [(path, "again" in reason) for path, reason in loaded.skipped] == [(repeated, True)]
@@ -479,3 +487,17 @@ def test_the_arms_of_any_sweep_stay_apart_and_only_true_repeats_count_once(tmp_p
     summary = pd.read_csv(tmp_path / "report" / "summary.csv")
     assert summary_row(summary, "point_circle", "cpo(max_kl=0.02)")["n_seeds"] == 2
     assert summary_row(summary, "point_gather", "trpo(task.cost_limit=5)")["cost_limit"] == 5
+
+
+def test_a_label_that_names_a_setting_is_not_extended_with_it(tmp_path):
+    """fixed_penalty(beta=5) already names beta: its sweep's algo.beta override adds nothing; another setting does."""
+    from safebench.report.run_loading import arm_labels
+
+    runs = []
+    for beta, kl in (("1", "0.01"), ("5", "0.01"), ("5", "0.02")):
+        path = _job(linear_run(tmp_path / f"{beta}_{kl}", "point_circle", "fixed_penalty", 0, slope=1.0, cost=1.0,
+                               beta=float(beta)), f"algo.beta={beta}", f"algo.max_kl={kl}")
+        runs.append((path, "point_circle", f"fixed_penalty(beta={beta})"))
+    labels = arm_labels(runs)
+    assert [labels[path] for path, _, _ in runs] == ["fixed_penalty(beta=1)", "fixed_penalty(beta=5, max_kl=0.01)",
+                                                      "fixed_penalty(beta=5, max_kl=0.02)"]

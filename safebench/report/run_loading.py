@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from safebench.constraints import SINGLE_NAME, Constraints, constraint_problems
-from safebench.run_directory import flatten, is_resumable_key
+from safebench.run_directory import is_resumable_key
 
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 PROGRESS_FILE = "progress.csv"
@@ -188,32 +188,30 @@ def check_against_summary(progress: pd.DataFrame, summary: dict) -> None:
                          f"{steps}")
 
 
-def load_run(path: Path) -> tuple[Run, DictConfig]:
-    """Read one run directory (the run and its config), or raise SkippedRun saying why it cannot be used."""
+def load_run(path: Path) -> Run:
+    """Read one run directory, or raise SkippedRun saying why it cannot be used."""
     cfg = read_config(path)
     constraints = read_constraints(cfg.task)
     progress = read_progress(path, constraints)
     check_rows(path)
     check_against_summary(progress, check_complete(path))
     return Run(path=path, task=str(cfg.task.name), algo=algo_label(cfg.algo), seed=int(cfg.seed),
-               constraints=constraints, progress=progress), cfg
+               constraints=constraints, progress=progress)
 
 
 def load_runs(roots: list[Path]) -> LoadedRuns:
     """Every run below ``roots``: complete ones loaded (the arms of a sweep apart), the others listed with their reason."""
-    loaded, configs = LoadedRuns(), {}
+    loaded = LoadedRuns()
     for path in find_run_dirs(roots):
         try:
-            run, configs[path] = load_run(path)
+            loaded.runs.append(load_run(path))
         except SkippedRun as reason:
             loaded.skipped.append((path, str(reason)))
-            continue
-        loaded.runs.append(run)
-    labels = arm_labels([(run.path, run.task, run.algo) for run in loaded.runs], configs)
+    labels = arm_labels([(run.path, run.task, run.algo) for run in loaded.runs])
     runs, loaded.runs, first = loaded.runs, [], {}
     for run in runs:
         run = dataclasses.replace(run, algo=labels[run.path])
-        key = (run.task, run.algo, run.seed)
+        key = (run.task, run.algo, run.seed, tuple(c.limit for c in run.constraints))
         if key in first:  # one seed is one sample, however many directories hold it
             loaded.skipped.append((run.path, f"{run.task}/{run.algo}/seed{run.seed} again (already read from "
                                              f"{first[key]}); counted once"))
@@ -223,31 +221,49 @@ def load_runs(roots: list[Path]) -> LoadedRuns:
     return loaded
 
 
-def arm_labels(runs: list[tuple[Path, str, str]], configs: dict[Path, DictConfig]) -> dict[Path, str]:
-    """Each run's label: its algorithm label, plus the settings in which it differs from the other runs of that
-    algorithm on that task (``cpo(max_kl=0.02)``, ``cpo(task.cost_limit=5)``), so the arms of any sweep stay apart.
+# overrides that never name an arm: the run's identity (task, algorithm, seed, and the experiment, budget or
+# variant that chose them) and what a resume may change (safebench.run_directory.RESUMABLE_KEYS)
+IDENTITY_GROUPS = ("task", "algo", "algo_variant", "seed", "experiment", "budget")
 
-    Seeds, the keys a resume may change (budget, parallelism, logging) and keys that only some of the runs
-    have (written by an older commit) name no arm."""
+
+def arm_labels(runs: list[tuple[Path, str, str]]) -> dict[Path, str]:
+    """Each run's label: its algorithm label, plus the command-line settings in which it differs from the other
+    runs of that algorithm on that task (``cpo(max_kl=0.02)``, ``cpo(task.cost_limit=5)``), read from each job's
+    ``.hydra/overrides.yaml``, so the arms of any sweep stay apart. A setting that some runs lack differs too."""
     groups: dict[tuple[str, str], list[Path]] = {}
     for path, task, label in runs:
         groups.setdefault((task, label), []).append(path)
     labels = {}
     for (_, label), paths in groups.items():
-        flat = {path: flatten(OmegaConf.to_container(configs[path], resolve=True)) for path in paths}
-        shared = set.intersection(*(set(values) for values in flat.values()))
-        differing = sorted(key for key in shared if key != "seed" and not is_resumable_key(key)
-                           and not _named_by(label, key) and len({repr(flat[p][key]) for p in paths}) > 1)
+        settings = {path: arm_settings(path, label) for path in paths}
+        keys = sorted({key for values in settings.values() for key in values})
+        differing = [key for key in keys if len({settings[path].get(key) for path in paths}) > 1]
         for path in paths:
-            extra = [f"{key.removeprefix('algo.')}={_number_text(flat[path][key])}" for key in differing]
-            labels[path] = _with_settings(label, extra)
+            shown = [f"{key.removeprefix('algo.')}={settings[path][key]}" for key in differing if key in settings[path]]
+            labels[path] = _with_settings(label, shown)
     return labels
 
 
-def _named_by(label: str, key: str) -> bool:
-    """Whether the algorithm label already names this setting (fixed_penalty(beta=5), cpo(cost_shaping))."""
-    name = key.removeprefix("algo.")
-    return key.startswith("algo.") and (f"{name}=" in label or f"{name})" in label or f"{name}," in label)
+def arm_settings(path: Path, label: str) -> dict[str, str]:
+    """The job's overrides that could make an arm, key -> value as typed (none without an overrides.yaml)."""
+    try:
+        overrides = [str(o) for o in OmegaConf.load(path / ".hydra" / "overrides.yaml")]
+    except (OSError, ValueError, TypeError, yaml.YAMLError, OmegaConfBaseException):
+        return {}
+    named = _named_settings(label)
+    settings = {}
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key in IDENTITY_GROUPS or is_resumable_key(key.replace("/", ".")) or key.removeprefix("algo.") in named:
+            continue
+        settings[key] = value
+    return settings
+
+
+def _named_settings(label: str) -> set[str]:
+    """The settings an algorithm label names already: fixed_penalty(beta=5) -> {beta}, cpo(cost_shaping) -> {...}."""
+    inside = label[label.index("(") + 1:-1] if label.endswith(")") and "(" in label else ""
+    return {part.strip().partition("=")[0] for part in inside.split(",") if part.strip()}
 
 
 def _with_settings(label: str, settings: list[str]) -> str:
