@@ -273,11 +273,13 @@ def fail(error: SafebenchError, run_dir: Path, in_sweep: bool, record_in: Path |
 
 
 def pin_output(argv: list[str], multirun: bool, output: Path) -> list[str]:
-    """Fix the directory that was checked (a ${now:...} in its name must not move on before Hydra makes it)."""
+    """Fix the directory that was checked and locked (a ${now:...} in its name, from a config or the command
+    line, must not move on before Hydra makes it)."""
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    if any(a.split("=", 1)[0] == key for a in argv):
-        return argv
-    return [*argv, f"{key}={output}"]
+    kept = [a for a in argv if not (a.split("=", 1)[0] == key and "${" in a)]
+    if any(a.split("=", 1)[0] == key for a in kept):
+        return kept
+    return [*kept, f"{key}={output}"]
 
 
 def start(argv: list[str]) -> None:

@@ -57,10 +57,15 @@ def identity_overrides(overrides) -> list[str]:
 def write_plan(path: Path, overrides: list[str]) -> list[dict]:
     """Write the plan of a sweep to ``path`` (JSON) and return it."""
     from safebench.run_files import atomic_write_json
+    from safebench.run_lock import lock_run_dir, release_run_dir
 
     entries = plan_runs(overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"overrides": overrides, "runs": entries})
+    lock_run_dir(path.parent, kind="sweep")  # a sweep filling the folder keeps its plan (ConfigError)
+    try:
+        atomic_write_json(path, {"overrides": overrides, "runs": entries})
+    finally:
+        release_run_dir(path.parent)
     return entries
 
 

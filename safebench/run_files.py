@@ -81,6 +81,8 @@ def manifest(code_dir: Path) -> dict[str, Any]:
     import numpy
     import torch
 
+    from safebench.parallelism import usable_cores
+
     return {
         "git_commit": git_commit(code_dir),
         "python": platform.python_version(),
@@ -91,6 +93,7 @@ def manifest(code_dir: Path) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "usable_cores": usable_cores(),  # what train.workers/torch_threads=auto count (a scheduler's CPU set)
         "start_time": datetime.now(timezone.utc).isoformat(),
     }
 

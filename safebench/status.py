@@ -31,6 +31,7 @@ class RunProgress:
     seconds: float = 0.0
     complete: bool = False
     path: Path | None = None
+    planned: bool = True  # False: a run directory the plan does not name (another copy of a job, a stray run)
 
 
 def read_run(path: Path) -> RunProgress | None:
@@ -95,7 +96,11 @@ def collect(directory: Path) -> list[RunProgress]:
         if run.total_steps < total:  # the plan was extended (--resume with a larger train.total_steps)
             run.total_steps, run.complete = total, run.steps_done >= total
         planned.append(run)
-    return planned + [run for runs in found.values() for run in runs]
+    extra = [run for runs in found.values() for run in runs]
+    if planned:
+        for run in extra:
+            run.planned = False
+    return planned + extra
 
 
 def rates(runs: list[RunProgress]) -> dict[str, float]:

@@ -28,14 +28,17 @@ FIGURE_1 = ("paper_fig1_point", "paper_fig1_ant")
 def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
     """(task, arm label) -> {"algo": algo.name, "budgets": [train.total_steps of each job]}, every job of
     ``+experiment=NAME`` composed as the sweep composes it (experiment-level budgets and variants included)."""
+    from hydra.utils import get_class
+
     from safebench.cli import _combinations, _compose
+    from safebench.off_policy import learns_from_replay
     from safebench.report.run_loading import algo_label
 
     groups: dict[tuple[str, str], dict] = {}
     for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config"):
         cfg = _compose(job)
-        group = groups.setdefault((str(cfg.task.name), algo_label(cfg.algo)), {"algo": str(cfg.algo.name),
-                                                                                "budgets": []})
+        group = groups.setdefault((str(cfg.task.name), algo_label(cfg.algo)), {
+            "algo": str(cfg.algo.name), "budgets": [], "off_policy": learns_from_replay(get_class(cfg.algo._target_))})
         group["budgets"].append(int(cfg.train.total_steps))
     return groups
 
@@ -65,6 +68,22 @@ def read_rates(lines: list[str]) -> dict[tuple[str, str], dict]:
             for key, e in runs.items() if e["rate"]}
 
 
+def rate_for(rates: dict[tuple[str, str], dict], task: str, algo: str, off_policy: bool) -> tuple[dict, str]:
+    """The bench figures for (task, algo) and whose they are: an on-policy algorithm without a line takes its
+    task's CPO figure (sampling dominates); an off-policy one, whose gradient steps are nearly all of its time,
+    its own figure on another task."""
+    if (task, algo) in rates:
+        return rates[task, algo], algo
+    if not off_policy and (task, "cpo") in rates:
+        return rates[task, "cpo"], "cpo"
+    other = sorted(t for t, a in rates if a == algo) if off_policy else []
+    if other:
+        return rates[other[0], algo], f"{algo} on {other[0]}"
+    wanted = f"+task={task} +algo={algo}" + ("" if off_policy else " (or +algo=cpo)")
+    raise SystemExit(f"no end_to_end_steps_per_s line for task {task} and {algo}: run python -m safebench.bench "
+                     f"{wanted} and pass its output")
+
+
 def wall_times(rates: dict[tuple[str, str], dict], experiments: list[str],
                seeds: dict[str, int]) -> list[dict]:
     """One dict per (experiment, task, algo), then one per experiment and a total."""
@@ -74,13 +93,7 @@ def wall_times(rates: dict[tuple[str, str], dict], experiments: list[str],
         for (task, label), jobs in experiment_jobs(experiment).items():
             algo = jobs["algo"]
             runs = seeds.get(task, len(jobs["budgets"]))
-            rate = rates.get((task, algo))
-            source = algo
-            if rate is None:
-                rate, source = rates.get((task, "cpo")), "cpo"
-            if rate is None:
-                raise SystemExit(f"no end_to_end_steps_per_s line for task {task} (of {algo} or cpo): run "
-                                 f"python -m safebench.bench +task={task} and pass its output")
+            rate, source = rate_for(rates, task, algo, jobs["off_policy"])
             steps = round(runs * sum(jobs["budgets"]) / len(jobs["budgets"]))
             seconds = steps / rate["steps_per_s"] / (1.0 - rate["evaluation_fraction"])
             hours_of_experiment += seconds / 3600

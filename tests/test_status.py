@@ -95,3 +95,35 @@ def test_a_plan_counts_every_job_of_a_large_sweep():
 
     jobs = _combinations(["+algo=cpo,trpo", "+task=point_circle", "seed=range(0,200)"], True, "config")
     assert len(jobs) == 400 and len({tuple(job) for job in jobs}) == 400
+
+
+def test_the_plan_of_a_running_sweep_is_not_rewritten(tmp_path, capsys):
+    """reproduce_figure.sh --resume started while the sweep runs: refused before it rewrites that sweep's plan."""
+    import subprocess
+    import sys
+
+    from safebench.experiment_plan import main
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    write_plan(runs, 1000)
+    before = (runs / PLAN_FILE).read_text()
+    hold = ("import sys, time; from safebench.run_lock import lock_run_dir; lock_run_dir(sys.argv[1], kind='sweep'); "
+            "print('locked', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(runs)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main([str(runs / PLAN_FILE), "+experiment=paper_fig1_point", "train.total_steps=10000000"]) == 2
+        assert "in use by another safebench sweep" in capsys.readouterr().err
+        assert (runs / PLAN_FILE).read_text() == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_stray_copy_of_a_job_is_listed_but_not_planned(tmp_path):
+    runs = tmp_path / "runs"
+    fake_run(runs / "a", 0, 1000, 1000, True)
+    fake_run(runs / "b", 0, 1000, 500, False)
+    write_plan(runs, 1000)
+    assert [(r.seed, r.planned) for r in collect(runs)] == [(0, True), (1, True), (2, True), (0, False)]

@@ -308,3 +308,14 @@ def test_all_algorithms_experiment_covers_every_on_policy_algorithm():
                                 "learns_from_replay", False)}
     assert len(on_policy) >= 14
     assert set(EXPERIMENTS["all_algorithms"]["+algo"].split(",")) == on_policy
+
+
+def test_a_sweep_directory_with_a_timestamp_on_the_command_line_is_pinned_to_the_one_checked():
+    """The locked and reported folder is the one the jobs write to, whatever ${now:...} says a moment later."""
+    from safebench.cli import pin_output
+
+    argv = ["-m", "+algo=cpo", "hydra.sweep.dir=/tmp/sweeps/${now:%H-%M-%S-%f}"]
+    assert pin_output(argv, True, Path("/tmp/sweeps/08-13-32-948206")) == [
+        "-m", "+algo=cpo", "hydra.sweep.dir=/tmp/sweeps/08-13-32-948206"]
+    assert pin_output(["-m", "hydra.sweep.dir=/fixed"], True, Path("/fixed")) == ["-m", "hydra.sweep.dir=/fixed"]
+    assert pin_output(["+algo=cpo"], False, Path("/run")) == ["+algo=cpo", "hydra.run.dir=/run"]

@@ -63,3 +63,23 @@ def test_a_task_without_bench_lines_is_named(tmp_path):
     path.write_text("\n".join(bench_lines("point_circle", 50_000.0)))
     with pytest.raises(SystemExit, match="point_gather"):
         main([str(path), "--experiment", "paper_fig1_point"])
+
+
+def test_off_policy_algorithms_never_take_cpos_rate(tmp_path, capsys):
+    """Their gradient steps are nearly all of their time: their own rate on another task, else a clear refusal."""
+    lines = (bench_lines("point_circle", 20_000.0) + bench_lines("point_gather", 20_000.0)
+             + bench_lines("point_circle", 80.0, algo="sac_lagrangian"))
+    path = tmp_path / "bench.jsonl"
+    path.write_text("\n".join(lines))
+    with pytest.raises(SystemExit, match="td3_lagrangian"):
+        main([str(path), "--experiment", "off_policy"])
+    capsys.readouterr()
+    lines += bench_lines("point_circle", 90.0, algo="td3_lagrangian") + bench_lines("point_circle", 95.0,
+                                                                                     algo="ddpg_lagrangian")
+    path.write_text("\n".join(lines))
+    main([str(path), "--experiment", "off_policy"])
+    rows = {(r["task"], r["algo"]): r for r in map(json.loads, capsys.readouterr().out.splitlines()) if "task" in r}
+    gather = rows["point_gather", "sac_lagrangian"]
+    assert gather["rate_of_algo"] == "sac_lagrangian on point_circle" and gather["runs"] == 3
+    assert gather["value"] == pytest.approx(3 * 300_000 / 80.0 / 3600)
+    assert rows["point_gather", "ppo_lagrangian"]["rate_of_algo"] == "cpo"
