@@ -11,12 +11,14 @@ humanoid (torso position for the ant, mass centre for the humanoid), by finite d
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import gymnasium as gym
 import mujoco
 import numpy as np
 
 from tasks.gym_assets import asset_xml
+from tasks.many_steps import ManySteps
 from tasks.mujoco_task import MujocoTask
 from tasks.registry import TaskSpec, register
 
@@ -88,6 +90,8 @@ class VelocityTask(MujocoTask):
     def render(self):
         self._camera_config["lookat"] = (float(self.data.qpos[0]), 0.0, 0.6)
         return super().render()
+
+    can_step_many = False  # the fast path (tasks/many_steps.py) covers the ant, the comparison with OmniSafe
 
 
 class HalfCheetahVelocity(VelocityTask):
@@ -204,6 +208,34 @@ class AntVelocity(VelocityTask):
     def reward(self, x_velocity: float, action: np.ndarray, healthy: bool) -> float:
         contact = self.contact_cost_weight * np.sum(np.square(np.clip(self.data.cfrc_ext, -1.0, 1.0)))
         return super().reward(x_velocity, action, healthy) + healthy * self.healthy_reward - contact
+
+    can_step_many = True
+
+    @staticmethod
+    def step_many(tasks: Sequence[AntVelocity], actions: np.ndarray) -> ManySteps:
+        """``step`` of many ants at once (``tasks/many_steps.py``): the MuJoCo calls and copies in a loop, the
+        rest as arrays, in the same operations as ``step`` (tests/test_step_many.py checks it bit for bit)."""
+        first, n = tasks[0], len(tasks)
+        model, nq, nv = first.model, first.model.nq, first.model.nv
+        before, after = np.empty((n, 2)), np.empty((n, 2))
+        qpos, qvel, forces = np.empty((n, nq)), np.empty((n, nv)), np.empty((n, model.nbody * 6))
+        for i, task in enumerate(tasks):
+            data = task.data
+            before[i] = data.xpos[1, :2]
+            data.ctrl[:] = actions[i]
+            mujoco.mj_step(model, data, nstep=first.frame_skip)
+            mujoco.mj_rnePostConstraint(model, data)
+            after[i], qpos[i], qvel[i], forces[i] = data.xpos[1, :2], data.qpos, data.qvel, data.cfrc_ext.ravel()
+        velocity = (after - before) / first.dt
+        x_velocity = velocity[:, 0]
+        speed = np.array([math.hypot(vx, vy) for vx, vy in velocity.tolist()])
+        _, low, high = first.healthy_height
+        healthy = np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1) & (low <= qpos[:, 2]) & (qpos[:, 2] <= high)
+        clipped = np.clip(forces, -1.0, 1.0)
+        reward = (first.forward_reward_weight * x_velocity - first.ctrl_cost_weight * np.sum(np.square(actions), axis=1)
+                  + healthy * first.healthy_reward - first.contact_cost_weight * np.sum(np.square(clipped), axis=1))
+        obs = np.concatenate((qpos[:, 2:], qvel, clipped[:, 6:]), axis=1)
+        return ManySteps(obs, reward, (speed > first.velocity_threshold).astype(float), ~healthy)
 
 
 class HumanoidVelocity(VelocityTask):

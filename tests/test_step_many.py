@@ -18,7 +18,7 @@ from tasks.legged_robot import advance_many
 # small x limits: the robots cross them, so the cost's timing matters
 FAST = [("ant_circle", {}), ("ant_circle", {"x_limit": 0.1}),
         ("ant_circle", {"x_limit": 0.1, "cost_timing": "after", "torque_actions": True}),
-        ("humanoid_circle", {"x_limit": 0.1})]
+        ("humanoid_circle", {"x_limit": 0.1}), ("ant_velocity", {}), ("ant_velocity", {"velocity_threshold": 0.3})]
 
 
 def step_both(name: str, params: dict, steps: int, num_envs: int = 6, horizon: int = 40) -> list:
@@ -108,6 +108,8 @@ def test_step_many_is_taken_only_where_it_is_exactly_the_task():
     assert not SyncVectorEnv([partial(tasks.make, "point_circle")]).steps_many  # no fast path there
     assert SyncVectorEnv([partial(tasks.make, "ant_gather")]).steps_many
     assert not SyncVectorEnv([partial(tasks.make, "point_gather")]).steps_many  # the point robot: per env
+    assert SyncVectorEnv([partial(tasks.make, "ant_velocity")]).steps_many
+    assert not SyncVectorEnv([partial(tasks.make, "hopper_velocity")]).steps_many  # the other velocity robots: per env
     # an algorithm's wrapper (Saute's state augmentation) sits between: the per-env path
     saute = partial(lambda: Saute.wrap_env(tasks.make("ant_circle"), 10.0, 500))
     assert not SyncVectorEnv([saute]).steps_many
@@ -129,7 +131,8 @@ def collect(fast: bool, workers: int, name: str, params: dict):
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-@pytest.mark.parametrize(("name", "params"), [("ant_circle", {}), ("ant_gather", GATHER[0][0])])
+@pytest.mark.parametrize(("name", "params"), [("ant_circle", {}), ("ant_gather", GATHER[0][0]),
+                                             ("ant_velocity", {"velocity_threshold": 0.3})])
 def test_sampler_batches_are_the_same_with_and_without_the_fast_path(workers, name, params):
     fast = collect(True, workers, name, params)  # workers build their own (fast) envs
     reference = collect(False, 0, name, params)
