@@ -18,6 +18,7 @@ figures are only as good as the bench lines: measure them on an idle machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 FIGURE_1 = ("paper_fig1_point", "paper_fig1_ant")
 
 
+@functools.lru_cache(maxsize=None)  # composing is ~50 ms a job; an experiment's jobs do not change within a process
 def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
     """(task, arm label) -> {"algo": algo.name, "budgets": [train.total_steps of each job]}, every job of
     ``+experiment=NAME`` composed as the sweep composes it (experiment-level budgets and variants included)."""
