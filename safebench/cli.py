@@ -159,6 +159,7 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> tuple
     args = get_args_parser().parse_args(argv)
     jobs = _combinations(args.overrides, args.multirun, config_name)
     if args.multirun:  # each job's update lines say 'job i/N'
+        _check_distinct_directories(jobs)
         os.environ[SWEEP_JOBS_VARIABLE] = str(len(jobs))
     for job in jobs[:MAX_SWEEP_CHECKS]:  # composing is ~50 ms a job; each job checks its own config again
         _check_named_choices(job)
@@ -171,6 +172,22 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> tuple
         if problems:
             raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
     return args.multirun, output, cfg
+
+
+def _check_distinct_directories(jobs: list[list[str]]) -> None:
+    """Jobs that differ only in keys left out of directory names (a budget, the parallelism, logging) would share
+    one run directory: the second would resume or refuse the first's run instead of making its own."""
+    from safebench.experiment_plan import identity_overrides
+
+    seen: dict[tuple[str, ...], list[str]] = {}
+    for job in jobs:
+        identity = tuple(identity_overrides(job))
+        if identity in seen:
+            apart = sorted(set(job) ^ set(seen[identity]))
+            raise ConfigError(f"Two jobs of this sweep differ only in {', '.join(apart)}, which are left out of "
+                              f"run directory names (a resume may change them), so they would write into one "
+                              f"directory. Run them as separate sweeps with their own hydra.sweep.dir.")
+        seen[identity] = job
 
 
 def claim_run_dir(cfg: DictConfig, run_dir: Path) -> None:

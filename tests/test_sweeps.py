@@ -319,3 +319,16 @@ def test_a_sweep_directory_with_a_timestamp_on_the_command_line_is_pinned_to_the
         "-m", "+algo=cpo", "hydra.sweep.dir=/tmp/sweeps/08-13-32-948206"]
     assert pin_output(["-m", "hydra.sweep.dir=/fixed"], True, Path("/fixed")) == ["-m", "hydra.sweep.dir=/fixed"]
     assert pin_output(["+algo=cpo"], False, Path("/run")) == ["+algo=cpo", "hydra.run.dir=/run"]
+
+
+def test_jobs_that_would_share_a_directory_are_refused_before_the_sweep(tmp_path, capsys, monkeypatch):
+    """train.total_steps is left out of directory names (a resume may extend it): sweeping it would put two jobs in
+    one directory, the second resuming the first's run."""
+    from helpers import run_cli_in_process
+
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process("-m", "+algo=trpo", *TINY[1:], "train.total_steps=2000,4000",
+                                f"hydra.sweep.dir={tmp_path / 'sweep'}", capsys=capsys)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "differ only in train.total_steps=2000, train.total_steps=4000" in message
+    assert not (tmp_path / "sweep").exists()
