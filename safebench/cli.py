@@ -184,6 +184,8 @@ def _check_distinct_directories(jobs: list[list[str]]) -> None:
         identity = tuple(identity_overrides(job))
         if identity in seen:
             apart = sorted(set(job) ^ set(seen[identity]))
+            if not apart:
+                raise ConfigError(f"The sweep holds the same job twice ({' '.join(job)}): list each value once.")
             raise ConfigError(f"Two jobs of this sweep differ only in {', '.join(apart)}, which are left out of "
                               f"run directory names (a resume may change them), so they would write into one "
                               f"directory. Run them as separate sweeps with their own hydra.sweep.dir.")

@@ -19,13 +19,15 @@ PLAN_FILE = "plan.json"
 def plan_runs(overrides: list[str]) -> list[dict]:
     """One entry per job of ``python -m safebench -m OVERRIDES``: who it is and how many env steps it needs.
     ConfigError for a job the sweep would refuse, so that no plan is written for a sweep that cannot start."""
-    from safebench.cli import _combinations, _compose, add_group_plus
+    from safebench.cli import _check_distinct_directories, _combinations, _compose, add_group_plus
     from safebench.config_validation import validate_config
     from safebench.errors import ConfigError
     from safebench.report.run_loading import algo_label
 
     entries = []
-    for job in _combinations(add_group_plus(overrides), multirun=True, config_name="config"):
+    jobs = _combinations(add_group_plus(overrides), multirun=True, config_name="config")
+    _check_distinct_directories(jobs)
+    for job in jobs:
         cfg = _compose(job)
         problems = validate_config(cfg)
         if problems:

@@ -141,7 +141,8 @@ class TransitionCollector:
         """Continue from ``state``: the checkpoint's environments replace the freshly built ones (CheckpointError
         when this code cannot rebuild them, e.g. a checkpoint of a commit whose tasks differ)."""
         try:
-            envs = pickle.loads(zlib.decompress(state["envs"]))
+            blob = state["envs"]
+            envs = pickle.loads(blob if blob[:1] == b"\x80" else zlib.decompress(blob))  # uncompressed before 07e9f4f
         except Exception as exc:  # noqa: BLE001 - whatever unpickling raises, the checkpoint cannot be continued
             raise CheckpointError(f"the checkpoint's environments cannot be rebuilt by this code ({type(exc).__name__}: "
                                   f"{exc}); resume at the commit in the run's manifest.json") from None

@@ -75,7 +75,8 @@ def resume_differences(saved: dict[str, Any] | None, cfg: DictConfig, run_dir: P
         return []
     old, new = flatten(saved), flatten(resolved_config(cfg))
     follows = follows_resumable_keys(cfg)
-    followed = {k for k, ref in follows.items() if k in old and old[k] == old.get(ref)}  # in the run too
+    chosen = overridden_keys(run_dir)  # a value the run was started with on its command line follows nothing
+    followed = {k for k, ref in follows.items() if k in old and old[k] == old.get(ref) and k not in chosen}
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k, "<absent>") != new.get(k, "<absent>")
                      and not is_resumable_key(k) and k not in followed)
     if not changed:
@@ -89,6 +90,14 @@ def resume_differences(saved: dict[str, Any] | None, cfg: DictConfig, run_dir: P
 def is_resumable_key(key: str) -> bool:
     """Whether a resume may change this dotted key (it or a section above it is in RESUMABLE_KEYS)."""
     return any(key == allowed or key.startswith(allowed + ".") for allowed in RESUMABLE_KEYS)
+
+
+def overridden_keys(run_dir: Path) -> set[str]:
+    """The keys the run's command line set (its .hydra/overrides.yaml; none when there is no such file)."""
+    try:
+        return {str(o).lstrip("+~").partition("=")[0] for o in OmegaConf.load(Path(run_dir) / ".hydra" / "overrides.yaml")}
+    except Exception:  # noqa: BLE001 - no or unreadable file: nothing was chosen that we know of
+        return set()
 
 
 def follows_resumable_keys(cfg: DictConfig) -> dict[str, str]:

@@ -501,3 +501,8 @@ def test_a_label_that_names_a_setting_is_not_extended_with_it(tmp_path):
     labels = arm_labels(runs)
     assert [labels[path] for path, _, _ in runs] == ["fixed_penalty(beta=1)", "fixed_penalty(beta=5, max_kl=0.01)",
                                                       "fixed_penalty(beta=5, max_kl=0.02)"]
+    # deleting a key is not setting it
+    kept = _job(linear_run(tmp_path / "set", "point_circle", "cpo", 0, slope=1.0, cost=1.0), "algo.max_kl=0.5")
+    gone = _job(linear_run(tmp_path / "deleted", "point_circle", "cpo", 0, slope=1.0, cost=1.0), "~algo.max_kl=0.5")
+    labels = arm_labels([(kept, "point_circle", "cpo"), (gone, "point_circle", "cpo")])
+    assert labels[kept] == "cpo(max_kl=0.5)" and labels[gone] == "cpo(max_kl=<deleted 0.5>)"

@@ -253,3 +253,8 @@ def test_a_larger_budget_resumes_the_algorithms_whose_schedule_follows_it(algo, 
     pinned = resolved_config(_compose([f"+algo={algo}", *TINY, "seed=0", "algo.lr_schedule_steps=1500"]))
     (problem,) = resume_differences(pinned, longer, tmp_path)
     assert "algo.lr_schedule_steps (run: 1500, now: 8000)" in problem
+    # ... also when the run chose the budget's own value on its command line
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text("- algo.lr_schedule_steps=2000\n")
+    (problem,) = resume_differences(saved, longer, tmp_path)
+    assert "algo.lr_schedule_steps (run: 2000, now: 8000)" in problem

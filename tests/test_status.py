@@ -88,6 +88,8 @@ def test_a_sweep_the_cli_would_refuse_writes_no_plan(tmp_path, capsys):
     plan = tmp_path / "runs" / PLAN_FILE
     assert main([str(plan), "+experiment=paper_fig1_point", "train.batch_size=10"]) == 2
     assert "batch_size" in capsys.readouterr().err and not plan.exists()
+    assert main([str(plan), "+algo=trpo", "+task=point_circle", "train.total_steps=4000,8000"]) == 2
+    assert "would write into one directory" in " ".join(capsys.readouterr().err.split()) and not plan.exists()
 
 
 def test_a_plan_counts_every_job_of_a_large_sweep():

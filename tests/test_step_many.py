@@ -18,7 +18,8 @@ from tasks.legged_robot import advance_many
 # small x limits: the robots cross them, so the cost's timing matters
 FAST = [("ant_circle", {}), ("ant_circle", {"x_limit": 0.1}),
         ("ant_circle", {"x_limit": 0.1, "cost_timing": "after", "torque_actions": True}),
-        ("humanoid_circle", {"x_limit": 0.1}), ("ant_velocity", {}), ("ant_velocity", {"velocity_threshold": 0.3})]
+        ("humanoid_circle", {"x_limit": 0.1}), ("ant_velocity", {}),
+        ("ant_velocity", {"velocity_threshold": 0.3, "ctrl_cost_weight": 0.1, "contact_cost_weight": 3e-4})]
 
 
 def step_both(name: str, params: dict, steps: int, num_envs: int = 6, horizon: int = 40) -> list:

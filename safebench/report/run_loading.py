@@ -256,7 +256,7 @@ def arm_settings(path: Path, label: str) -> dict[str, str]:
         key, _, value = override.lstrip("+~").partition("=")
         if key in IDENTITY_GROUPS or is_resumable_key(key.replace("/", ".")) or key.removeprefix("algo.") in named:
             continue
-        settings[key] = value
+        settings[key] = f"<deleted {value}>".replace(" >", ">") if override.startswith("~") else value
     return settings
 
 
