@@ -37,7 +37,8 @@ command=("$python" -m safebench -m "${overrides[@]}" hydra/launcher=joblib "hydr
 start=$(date -u +%FT%TZ); t0=$(date +%s)
 "${command[@]}"
 t1=$(date +%s)
-"$python" -m safebench.status "$runs"
+cores=$("$python" -c 'from safebench.parallelism import usable_cores; print(usable_cores())')
+"$python" -m safebench.status "$runs" --parallel "$cores"   # the joblib launcher runs one job per core
 "$python" - "$runs" <<'PY' || { echo "reproduce_figure: not every run is complete yet; rerun with --resume" >&2; exit 1; }
 import sys
 from pathlib import Path
