@@ -6,6 +6,7 @@ directory, so bad input ends with one clear paragraph, exit status 2, and nothin
 
 from __future__ import annotations
 
+import copy
 import errno
 import logging
 import os
@@ -33,7 +34,7 @@ from safebench.sweep_failures import REFUSED_DIR, clear_failure, failure_report,
 INFORMATIONAL_FLAGS = {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c", "--shell-completion", "--version",
                        "-sc", "-i", "--resolve"}
 REQUIRED_GROUPS = {"algo": "algorithm", "task": "task"}
-MAX_SWEEP_CHECKS = 256
+HYDRA_FILES = ".hydra"  # a run's config.yaml, hydra.yaml and overrides.yaml, as Hydra names the folder
 log = logging.getLogger("safebench")
 
 
@@ -159,9 +160,9 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> tuple
     args = get_args_parser().parse_args(argv)
     jobs = _combinations(args.overrides, args.multirun, config_name)
     if args.multirun:  # each job's update lines say 'job i/N'
-        _check_distinct_directories(jobs)
         os.environ[SWEEP_JOBS_VARIABLE] = str(len(jobs))
-    for job in jobs[:MAX_SWEEP_CHECKS]:  # composing is ~50 ms a job; each job checks its own config again
+    configs = []
+    for job in jobs:  # composing is ~50 ms a job; each job checks its own config again when it runs
         _check_named_choices(job)
         cfg = _compose(job, config_name)
         _check_chosen(cfg)
@@ -171,25 +172,38 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> tuple
             problems = check_writable(output)
         if problems:
             raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
+        configs.append(cfg)
+    if args.multirun:
+        check_distinct_directories(jobs, configs)
     return args.multirun, output, cfg
 
 
-def _check_distinct_directories(jobs: list[list[str]]) -> None:
-    """Jobs that differ only in keys left out of directory names (a budget, the parallelism, logging) would share
-    one run directory: the second would resume or refuse the first's run instead of making its own."""
-    from safebench.experiment_plan import identity_overrides
+def job_subdir(cfg: DictConfig) -> str:
+    """The folder Hydra will give this job of a sweep below hydra.sweep.dir (hydra.sweep.subdir resolved as the
+    launcher resolves it: with the job's override_dirname)."""
+    hydra_config = HydraConfig.instance()
+    before = hydra_config.cfg
+    try:
+        hydra_config.set_config(cfg)
+        return os.path.normpath(str(OmegaConf.select(cfg, "hydra.sweep.subdir")))
+    finally:
+        hydra_config.cfg = before  # Hydra sets its own when the sweep starts
 
-    seen: dict[tuple[str, ...], list[str]] = {}
-    for job in jobs:
-        identity = tuple(identity_overrides(job))
-        if identity in seen:
-            apart = sorted(set(job) ^ set(seen[identity]))
+
+def check_distinct_directories(jobs: list[list[str]], configs: list[DictConfig]) -> None:
+    """Jobs that Hydra would put in one run directory (they differ only in keys left out of directory names: a
+    budget, the parallelism, logging) must not start: the second would resume or refuse the first's run."""
+    seen: dict[str, list[str]] = {}
+    for job, cfg in zip(jobs, configs):
+        subdir = job_subdir(cfg)
+        if subdir in seen:
+            apart = sorted(set(job) ^ set(seen[subdir]))
             if not apart:
                 raise ConfigError(f"The sweep holds the same job twice ({' '.join(job)}): list each value once.")
             raise ConfigError(f"Two jobs of this sweep differ only in {', '.join(apart)}, which are left out of "
-                              f"run directory names (a resume may change them), so they would write into one "
+                              f"run directory names (hydra.sweep.subdir: {subdir}), so they would write into one "
                               f"directory. Run them as separate sweeps with their own hydra.sweep.dir.")
-        seen[identity] = job
+        seen[subdir] = job
 
 
 def claim_run_dir(cfg: DictConfig, run_dir: Path) -> None:
@@ -246,8 +260,9 @@ def run(cfg: DictConfig) -> dict | None:
     in_sweep = HydraConfig.get().mode == RunMode.MULTIRUN
     # a job refused at the lock records its failure in the sweep's folder, not in the directory another run holds
     record_in = Path(HydraConfig.get().sweep.dir) / REFUSED_DIR / f"job{HydraConfig.get().job.num}" if in_sweep else None
+    as_started = copy.deepcopy(cfg)  # what .hydra/config.yaml records (the checks below may adjust cfg)
     try:
-        lock_run_dir(run_dir)
+        lock_run_dir(run_dir, directory_key="hydra.sweep.dir" if in_sweep else None)
         record_in = None
         clear_failure(run_dir)
         if cfg.resume and in_sweep and not checkpoint_path(run_dir).is_file():
@@ -257,6 +272,7 @@ def run(cfg: DictConfig) -> dict | None:
         problems = validate_config(cfg) + check_run_dir(cfg, run_dir)
         if problems:
             raise ConfigError(f"Invalid configuration: {'; '.join(problems)}.")
+        save_hydra_files(as_started, run_dir)
         summary = train(cfg, run_dir)
         if not in_sweep:
             print(closing_block(cfg, run_dir, summary), flush=True)
@@ -281,6 +297,18 @@ def run(cfg: DictConfig) -> dict | None:
     finally:
         release_run_dir(run_dir)
     return None
+
+
+def save_hydra_files(cfg: DictConfig, run_dir: Path) -> None:
+    """Write what Hydra saves in .hydra/ (hydra.output_subdir is null in conf/config.yaml), but only once this job
+    holds the directory and may run there: a job refused at the lock or by the resume checks must not replace
+    the config and overrides of the run that is there (the resume checks, status and report read them)."""
+    hydra_cfg = HydraConfig.instance().cfg
+    folder = run_dir / HYDRA_FILES
+    folder.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, folder / "config.yaml")
+    OmegaConf.save(hydra_cfg, folder / "hydra.yaml")
+    OmegaConf.save(hydra_cfg.hydra.overrides.task, folder / "overrides.yaml")
 
 
 def fail(error: SafebenchError, run_dir: Path, in_sweep: bool, record_in: Path | None = None) -> None:

@@ -12,9 +12,10 @@ LOCK_FILE = ".safebench.lock"
 _held: dict[Path, int] = {}  # run directory -> open descriptor holding its lock (this process)
 
 
-def lock_run_dir(run_dir: Path, kind: str = "run") -> None:
+def lock_run_dir(run_dir: Path, kind: str = "run", directory_key: str | None = None) -> None:
     """Take the directory's lock for the rest of this process (or until release); ConfigError when it is held.
-    ``kind`` "sweep": the folder of a whole sweep, which one sweep at a time may fill."""
+    ``kind`` "sweep": the folder of a whole sweep, which one sweep at a time may fill. ``directory_key``: the
+    setting that chooses another directory (default hydra.<kind>.dir)."""
     run_dir = Path(run_dir).absolute()
     if run_dir in _held:
         return
@@ -26,7 +27,8 @@ def lock_run_dir(run_dir: Path, kind: str = "run") -> None:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
         raise ConfigError(f"The {kind} directory {run_dir} is in use by another safebench {kind} (PID {holder}). "
-                          f"Wait for it to finish or stop it, or choose another directory with hydra.{kind}.dir=..."
+                          f"Wait for it to finish or stop it, or choose another directory with "
+                          f"{directory_key or f'hydra.{kind}.dir'}=..."
                           ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

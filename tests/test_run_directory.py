@@ -169,6 +169,10 @@ def test_a_job_refused_at_its_run_lock_fails_the_sweep_without_writing_into_that
     the lock would mark that healthy run as failed."""
     sweep_dir = tmp_path / "sweep"
     job_dir = sweep_dir / "job"
+    saved = {name: f"# the holder's {name}\n" for name in ("config.yaml", "hydra.yaml", "overrides.yaml")}
+    (job_dir / ".hydra").mkdir(parents=True)
+    for name, text in saved.items():  # the resume checks, status and report read these: they must stay the holder's
+        (job_dir / ".hydra" / name).write_text(text)
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(job_dir)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -177,7 +181,9 @@ def test_a_job_refused_at_its_run_lock_fails_the_sweep_without_writing_into_that
         assert result.returncode == 1, result.stderr[-2000:]
         message = " ".join(result.stderr.split())
         assert f"1 job(s) of the sweep failed: {job_dir}: The run directory {job_dir} is in use" in message, message
+        assert "another directory with hydra.sweep.dir=" in message, message
         assert not (job_dir / "failed.json").exists()
+        assert {name: (job_dir / ".hydra" / name).read_text() for name in saved} == saved
     finally:
         holder.kill()
         holder.wait()
