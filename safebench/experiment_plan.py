@@ -19,19 +19,22 @@ PLAN_FILE = "plan.json"
 def plan_runs(overrides: list[str]) -> list[dict]:
     """One entry per job of ``python -m safebench -m OVERRIDES``: who it is and how many env steps it needs.
     ConfigError for a job the sweep would refuse, so that no plan is written for a sweep that cannot start."""
-    from safebench.cli import _check_distinct_directories, _combinations, _compose, add_group_plus
+    from safebench.cli import (_check_chosen, _check_named_choices, _combinations, _compose, add_group_plus,
+                               check_distinct_directories)
     from safebench.config_validation import validate_config
     from safebench.errors import ConfigError
     from safebench.report.run_loading import algo_label
 
-    entries = []
+    entries, configs = [], []
     jobs = _combinations(add_group_plus(overrides), multirun=True, config_name="config")
-    _check_distinct_directories(jobs)
-    for job in jobs:
+    for job in jobs:  # the checks the command line makes (safebench.cli.validate_command_line)
+        _check_named_choices(job)
         cfg = _compose(job)
+        _check_chosen(cfg)
         problems = validate_config(cfg)
         if problems:
             raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
+        configs.append(cfg)
         entries.append({
             "task": str(cfg.task.name),
             "algo": algo_label(cfg.algo),
@@ -40,6 +43,7 @@ def plan_runs(overrides: list[str]) -> list[dict]:
             "batch_size": int(OmegaConf.select(cfg, "train.batch_size")),
             "overrides": identity_overrides(job),
         })
+    check_distinct_directories(jobs, configs)
     return entries
 
 
@@ -100,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         entries = write_plan(Path(args[0]), args[1:])
     except SafebenchError as error:
         print(f"safebench.experiment_plan: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"safebench.experiment_plan: error: cannot write the plan {args[0]} ({error.strerror or error}).",
+              file=sys.stderr)
         return 2
     print(f"planned {len(entries)} run(s) in {args[0]}")
     return 0

@@ -120,22 +120,34 @@ def report(runs: list[RunProgress], parallel: int) -> list[str]:
     measured = rates(runs)
     lines = [f"runs complete: {done} / {len(runs)}",
              f"env steps: {steps:,} / {total:,} ({100 * steps / max(total, 1):.1f}%)"]
-    left, unknown = 0.0, set()
+    unknown = set()
     for task in sorted({r.task for r in runs}):
         mine = [r for r in runs if r.task == task]
         remaining = sum(max(r.total_steps - r.steps_done, 0) for r in mine if not r.complete)
         rate = measured.get(task)
         if remaining and rate is None:
             unknown.add(task)
-        left += remaining / rate if rate else 0.0
         rate_text = f"{rate:,.0f} steps/s per run" if rate else "no rate measured yet"
         lines.append(f"  {task}: {sum(r.complete for r in mine)}/{len(mine)} runs complete, "
                      f"{remaining:,} steps left, {rate_text}")
-    estimate = f"time left on this machine: about {duration(left / max(parallel, 1))}"
+    seconds = [max(r.total_steps - r.steps_done, 0) / measured[r.task]
+               for r in runs if not r.complete and r.task in measured]
+    estimate = f"time left on this machine: about {duration(makespan(seconds, parallel))}"
     estimate += f" with {parallel} run(s) at a time" if parallel > 1 else ", one run at a time"
     if unknown:
         estimate += f" (plus {', '.join(sorted(unknown))}, whose rate is not known yet)"
     return lines + [estimate]
+
+
+def makespan(seconds: list[float], parallel: int) -> float:
+    """When the last of these runs ends if ``parallel`` go at a time, each next one starting as a slot frees up (in
+    order, as the launchers take jobs): near the end fewer runs than slots are left, and the longest one decides."""
+    import heapq
+
+    slots = [0.0] * max(parallel, 1)
+    for length in seconds:
+        heapq.heappush(slots, heapq.heappop(slots) + length)
+    return max(slots)
 
 
 def main(argv: list[str] | None = None) -> int:

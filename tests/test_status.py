@@ -90,6 +90,15 @@ def test_a_sweep_the_cli_would_refuse_writes_no_plan(tmp_path, capsys):
     assert "batch_size" in capsys.readouterr().err and not plan.exists()
     assert main([str(plan), "+algo=trpo", "+task=point_circle", "train.total_steps=4000,8000"]) == 2
     assert "would write into one directory" in " ".join(capsys.readouterr().err.split()) and not plan.exists()
+    # no algorithm chosen, an unknown task, a folder that cannot be made: the command line's messages, exit 2
+    for overrides, words in ((["+task=point_circle"], "No algorithm chosen"), (["+algo=cpo", "+task=point_circel"],
+                             "Unknown task 'point_circel'")):
+        assert main([str(plan), *overrides]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err and not plan.exists()
+    (tmp_path / "file").write_text("")
+    assert main([str(tmp_path / "file" / PLAN_FILE), "+algo=cpo", "+task=point_circle"]) == 2
+    assert "cannot write the plan" in capsys.readouterr().err
 
 
 def test_a_plan_counts_every_job_of_a_large_sweep():
@@ -129,3 +138,21 @@ def test_a_stray_copy_of_a_job_is_listed_but_not_planned(tmp_path):
     fake_run(runs / "b", 0, 1000, 500, False)
     write_plan(runs, 1000)
     assert [(r.seed, r.planned) for r in collect(runs)] == [(0, True), (1, True), (2, True), (0, False)]
+
+
+def test_time_left_counts_the_runs_that_can_go_side_by_side():
+    """Two runs left on 16 cores take as long as the longer of them, not 2/16 of their sum; six equal runs on
+    two cores take three runs' time."""
+    from safebench.status import RunProgress, makespan, report
+
+    assert makespan([100.0, 300.0], 16) == 300.0
+    assert makespan([50.0] * 6, 2) == 150.0
+    assert makespan([300.0, 100.0, 100.0, 100.0], 2) == 300.0  # the others share the second slot
+    assert makespan([], 4) == 0.0
+
+    def run(seed: int, done: int, complete: bool) -> RunProgress:  # 10 steps/s, measured from the finished run
+        return RunProgress("ant_circle", "cpo", seed, 36_000, steps_done=done, seconds=done / 10, complete=complete)
+
+    runs = [run(0, 36_000, True), run(1, 0, False), run(2, 0, False)]  # two runs of one hour each left
+    assert report(runs, 16)[-1] == "time left on this machine: about 1h00m with 16 run(s) at a time"
+    assert report(runs, 1)[-1] == "time left on this machine: about 2h00m, one run at a time"

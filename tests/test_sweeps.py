@@ -327,8 +327,27 @@ def test_jobs_that_would_share_a_directory_are_refused_before_the_sweep(tmp_path
     from helpers import run_cli_in_process
 
     monkeypatch.chdir(tmp_path)
-    result = run_cli_in_process("-m", "+algo=trpo", *TINY[1:], "train.total_steps=2000,4000",
+    result = run_cli_in_process("-m", "+algo=trpo", "+task=point_circle", *TINY[1:], "train.total_steps=2000,4000",
                                 f"hydra.sweep.dir={tmp_path / 'sweep'}", capsys=capsys)
     message = " ".join(result.stderr.split())
     assert result.returncode == 2 and "differ only in train.total_steps=2000, train.total_steps=4000" in message
     assert not (tmp_path / "sweep").exists()
+
+
+def test_the_directory_check_follows_the_sweeps_own_subdir():
+    """paper_fig3_penalty names its runs task/variant/seed, without the other overrides: a key swept beside it
+    would put two jobs in one directory, which the check reads from the experiment's hydra.sweep.subdir; keys that
+    the default subdir spells out stay apart."""
+    from safebench.cli import _combinations, _compose, check_distinct_directories, job_subdir
+    from safebench.errors import ConfigError
+
+    def check(*overrides: str) -> list[str]:
+        jobs = _combinations(["+task=point_circle", *overrides], True, "config")
+        configs = [_compose(job) for job in jobs]
+        check_distinct_directories(jobs, configs)
+        return [job_subdir(cfg) for cfg in configs]
+
+    with pytest.raises(ConfigError, match="differ only in algo.max_kl=0.01, algo.max_kl=0.02.*point_circle/cpo/seed0"):
+        check("+experiment=paper_fig3_penalty", "+algo_variant=cpo", "seed=0", "algo.max_kl=0.01,0.02")
+    assert check("+algo=cpo", "seed=0", "algo.max_kl=0.01,0.02") == ["point_circle/cpo/algo.max_kl=0.01/seed0",
+                                                                     "point_circle/cpo/algo.max_kl=0.02/seed0"]
