@@ -506,3 +506,30 @@ def test_a_label_that_names_a_setting_is_not_extended_with_it(tmp_path):
     gone = _job(linear_run(tmp_path / "deleted", "point_circle", "cpo", 0, slope=1.0, cost=1.0), "~algo.max_kl=0.5")
     labels = arm_labels([(kept, "point_circle", "cpo"), (gone, "point_circle", "cpo")])
     assert labels[kept] == "cpo(max_kl=0.5)" and labels[gone] == "cpo(max_kl=<deleted 0.5>)"
+
+
+def test_spellings_of_one_value_are_one_arm(tmp_path):
+    """algo.max_kl=0.01 and algo.max_kl=1e-2 are the same setting: one arm beside max_kl=0.02, not two."""
+    from safebench.report.run_loading import arm_labels
+
+    runs = []
+    for name, kl in (("a", "0.01"), ("b", "1e-2"), ("c", "0.02"), ("d", "0.020")):
+        path = _job(linear_run(tmp_path / name, "point_circle", "cpo", 0, slope=1.0, cost=1.0), f"algo.max_kl={kl}")
+        runs.append((path, "point_circle", "cpo"))
+    labels = arm_labels(runs)
+    assert [labels[path] for path, _, _ in runs] == ["cpo(max_kl=0.01)", "cpo(max_kl=0.01)",
+                                                      "cpo(max_kl=0.02)", "cpo(max_kl=0.02)"]
+    # a single spelling difference alone makes no arm at all
+    assert set(arm_labels(runs[:2]).values()) == {"cpo"}
+
+
+def test_of_two_complete_copies_of_a_run_the_longer_one_is_read(tmp_path):
+    """An older copy finished at a shorter budget (say, before the experiment was extended) may sort first: the
+    figure is the copy that went further, and the shorter one is listed as skipped."""
+    from safebench.report.run_loading import load_runs
+
+    short = write_run(tmp_path / "a_old", "point_circle", "trpo", 0, np.arange(10.0), np.ones(10))
+    long = write_run(tmp_path / "b_new", "point_circle", "trpo", 0, np.arange(20.0), np.ones(20))
+    loaded = load_runs([tmp_path])
+    assert [run.path for run in loaded.runs] == [long] and len(loaded.runs[0].progress) == 20
+    assert [path for path, _ in loaded.skipped] == [short] and str(long) in loaded.skipped[0][1]

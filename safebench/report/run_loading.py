@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -27,6 +28,7 @@ COST_COLUMNS = ("cost_mean", "cost_limit", "batch_cost", "violation",
 MULTI_REQUIRED = ("cost_mean", "batch_cost", "violation")  # per-constraint columns a run with m > 1 must log
 SINGLE_COST_NAME = SINGLE_NAME  # the one constraint of a run whose task.cost_limit is a number
 ALL_CONSTRAINTS = "all"  # the report's all-constraints summary row, so no constraint may be called that
+_OVERRIDE_PARSER = OverridesParser.create()
 
 
 class SkippedRun(Exception):
@@ -208,16 +210,17 @@ def load_runs(roots: list[Path]) -> LoadedRuns:
         except SkippedRun as reason:
             loaded.skipped.append((path, str(reason)))
     labels = arm_labels([(run.path, run.task, run.algo) for run in loaded.runs])
-    runs, loaded.runs, first = loaded.runs, [], {}
-    for run in runs:
+    copies: dict[tuple, list[Run]] = {}  # one seed is one sample, however many directories hold it
+    for run in loaded.runs:
         run = dataclasses.replace(run, algo=labels[run.path])
-        key = (run.task, run.algo, run.seed, tuple(c.limit for c in run.constraints))
-        if key in first:  # one seed is one sample, however many directories hold it
-            loaded.skipped.append((run.path, f"{run.task}/{run.algo}/seed{run.seed} again (already read from "
-                                             f"{first[key]}); counted once"))
-            continue
-        first[key] = run.path
-        loaded.runs.append(run)
+        copies.setdefault((run.task, run.algo, run.seed, tuple(c.limit for c in run.constraints)), []).append(run)
+    loaded.runs = []
+    for runs in copies.values():
+        # the copy that went furthest (an experiment extended to a larger budget), the first found among equals
+        kept = max(runs, key=lambda run: int(run.progress["env_steps"].iloc[-1]))
+        loaded.runs.append(kept)
+        loaded.skipped += [(run.path, f"{run.task}/{run.algo}/seed{run.seed} again (read from {kept.path}, which "
+                                      f"went as far or further); counted once") for run in runs if run is not kept]
     return loaded
 
 
@@ -235,13 +238,36 @@ def arm_labels(runs: list[tuple[Path, str, str]]) -> dict[Path, str]:
         groups.setdefault((task, label), []).append(path)
     labels = {}
     for (_, label), paths in groups.items():
-        settings = {path: arm_settings(path, label) for path in paths}
+        settings = {path: arm_settings(path, label) for path in sorted(paths)}
         keys = sorted({key for values in settings.values() for key in values})
-        differing = [key for key in keys if len({settings[path].get(key) for path in paths}) > 1]
+        spelling: dict[tuple[str, object], str] = {}  # one text per value: 0.01 and 1e-2 are one arm
+        for values in settings.values():
+            for key, text in values.items():
+                spelling.setdefault((key, _typed_value(key, text)), text)
+        differing = [key for key in keys
+                     if len({_typed_value(key, settings[path].get(key)) for path in paths}) > 1]
         for path in paths:
-            shown = [f"{key.removeprefix('algo.')}={settings[path][key]}" for key in differing if key in settings[path]]
+            shown = [f"{key.removeprefix('algo.')}={spelling[key, _typed_value(key, settings[path][key])]}"
+                     for key in differing if key in settings[path]]
             labels[path] = _with_settings(label, shown)
     return labels
+
+
+def _typed_value(key: str, text: str | None) -> object:
+    """An override's value as Hydra reads it (1e-2 -> 0.01), hashable, so that spellings of one value compare equal."""
+    if text is None or text.startswith("<deleted"):
+        return text
+    try:
+        value = _OVERRIDE_PARSER.parse_override(f"{key}={text}").value()
+    except Exception:  # noqa: BLE001 - an override Hydra cannot parse compares as typed
+        return text
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, default=str)
+    try:
+        hash(value)
+    except TypeError:
+        return text
+    return (isinstance(value, bool), value)  # 1 and 1.0 are one value; true and 1 are not
 
 
 def arm_settings(path: Path, label: str) -> dict[str, str]:
