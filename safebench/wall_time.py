@@ -82,7 +82,7 @@ def rate_for(rates: dict[tuple[str, str], dict], task: str, algo: str, off_polic
     if other:
         return rates[other[0], algo], f"{algo} on {other[0]}"
     wanted = f"+task={task} +algo={algo}" + ("" if off_policy else " (or +algo=cpo)")
-    raise SystemExit(f"no end_to_end_steps_per_s line for task {task} and {algo}: run python -m safebench.bench "
+    raise LookupError(f"no end_to_end_steps_per_s line for task {task} and {algo}: run python -m safebench.bench "
                      f"{wanted} and pass its output")
 
 
@@ -122,7 +122,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     lines: list[str] = []
     for name in args.bench_output:
-        lines += sys.stdin.readlines() if name == "-" else Path(name).read_text().splitlines()
+        try:
+            lines += sys.stdin.readlines() if name == "-" else Path(name).read_text().splitlines()
+        except OSError as error:
+            parser.error(f"cannot read {name}: {error.strerror or error}")
     seeds = {}
     for item in args.seeds:
         task, _, count = item.partition("=")
@@ -135,7 +138,11 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [name for name in experiments if name not in available("experiment")]
     if unknown:
         parser.error(f"unknown experiment {', '.join(unknown)}; available: {', '.join(available('experiment'))}")
-    for line in wall_times(read_rates(lines), experiments, seeds):
+    try:
+        times = wall_times(read_rates(lines), experiments, seeds)
+    except LookupError as missing:  # exit status 2 with the bench command to run, like every bad input here
+        parser.error(str(missing))
+    for line in times:
         print(json.dumps(line))
 
 

@@ -58,11 +58,16 @@ def test_wall_time_is_steps_over_the_end_to_end_rate(tmp_path, capsys):
     assert total["value"] == pytest.approx(experiment["value"]) and total["days"] == pytest.approx(total["value"] / 24)
 
 
-def test_a_task_without_bench_lines_is_named(tmp_path):
+def test_a_task_without_bench_lines_is_named(tmp_path, capsys):
     path = tmp_path / "bench.jsonl"
     path.write_text("\n".join(bench_lines("point_circle", 50_000.0)))
-    with pytest.raises(SystemExit, match="point_gather"):
+    with pytest.raises(SystemExit) as exit_:
         main([str(path), "--experiment", "paper_fig1_point"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "task point_gather" in err and "python -m safebench.bench" in err
+    with pytest.raises(SystemExit) as exit_:  # a bench file that is not there: the same kind of message
+        main([str(tmp_path / "missing.jsonl")])
+    assert exit_.value.code == 2 and "cannot read" in capsys.readouterr().err
 
 
 def test_off_policy_algorithms_never_take_cpos_rate(tmp_path, capsys):
@@ -71,9 +76,9 @@ def test_off_policy_algorithms_never_take_cpos_rate(tmp_path, capsys):
              + bench_lines("point_circle", 80.0, algo="sac_lagrangian"))
     path = tmp_path / "bench.jsonl"
     path.write_text("\n".join(lines))
-    with pytest.raises(SystemExit, match="td3_lagrangian"):
+    with pytest.raises(SystemExit) as exit_:
         main([str(path), "--experiment", "off_policy"])
-    capsys.readouterr()
+    assert exit_.value.code == 2 and "td3_lagrangian" in capsys.readouterr().err
     lines += bench_lines("point_circle", 90.0, algo="td3_lagrangian") + bench_lines("point_circle", 95.0,
                                                                                      algo="ddpg_lagrangian")
     path.write_text("\n".join(lines))
