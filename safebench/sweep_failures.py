@@ -1,4 +1,5 @@
-"""A sweep's failed jobs: each leaves failed.json in its run directory, and the sweep lists them at its end."""
+"""A sweep's failed jobs: each leaves failed.json in its run directory (a job refused at another process's lock: in
+SWEEP_DIR/.refused/job<N>), and the sweep lists them at its end."""
 
 from __future__ import annotations
 
