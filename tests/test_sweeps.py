@@ -351,3 +351,17 @@ def test_the_directory_check_follows_the_sweeps_own_subdir():
         check("+experiment=paper_fig3_penalty", "+algo_variant=cpo", "seed=0", "algo.max_kl=0.01,0.02")
     assert check("+algo=cpo", "seed=0", "algo.max_kl=0.01,0.02") == ["point_circle/cpo/algo.max_kl=0.01/seed0",
                                                                      "point_circle/cpo/algo.max_kl=0.02/seed0"]
+
+
+def test_experiments_run_seed_by_seed():
+    """An experiment stopped part way (every session of a long one) holds whole seeds of every arm, which the
+    report can compare: the launchers take jobs in order, and the order is task, then seed, then algorithm."""
+    from safebench.cli import _combinations
+
+    jobs = _combinations(["+experiment=paper_fig1_ant", "+task=ant_circle"], True, "config")
+    order = [tuple(next(o for o in job if o.startswith(key)) for key in ("seed=", "+algo=")) for job in jobs]
+    assert order[:4] == [("seed=0", "+algo=cpo"), ("seed=0", "+algo=lagrangian"), ("seed=0", "+algo=trpo"),
+                         ("seed=1", "+algo=cpo")] and len(order) == 30
+    for name in EXPERIMENTS:
+        params = list(_compose([f"+experiment={name}"]).hydra.sweeper.params)
+        assert params[:2] == ["+task", "seed"], name
