@@ -304,11 +304,20 @@ def save_hydra_files(cfg: DictConfig, run_dir: Path) -> None:
     holds the directory and may run there: a job refused at the lock or by the resume checks must not replace
     the config and overrides of the run that is there (the resume checks, status and report read them)."""
     hydra_cfg = HydraConfig.instance().cfg
+    files = {"config.yaml": OmegaConf.to_yaml(cfg), "overrides.yaml": OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task)}
     folder = run_dir / HYDRA_FILES
+    if all(_read(folder / name) == text for name, text in files.items()):
+        return  # the same command again (a sweep's resume passing over a finished run): the files stay as they are
     folder.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, folder / "config.yaml")
-    OmegaConf.save(hydra_cfg, folder / "hydra.yaml")
-    OmegaConf.save(hydra_cfg.hydra.overrides.task, folder / "overrides.yaml")
+    for name, text in (files | {"hydra.yaml": OmegaConf.to_yaml(hydra_cfg)}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def fail(error: SafebenchError, run_dir: Path, in_sweep: bool, record_in: Path | None = None) -> None:

@@ -264,3 +264,35 @@ def test_a_larger_budget_resumes_the_algorithms_whose_schedule_follows_it(algo, 
     (tmp_path / ".hydra" / "overrides.yaml").write_text("- algo.lr_schedule_steps=2000\n")
     (problem,) = resume_differences(saved, longer, tmp_path)
     assert "algo.lr_schedule_steps (run: 2000, now: 8000)" in problem
+
+
+def test_hydra_files_are_written_by_the_job_and_kept_when_nothing_changes(tmp_path):
+    """.hydra/ is written once a job may run (hydra.output_subdir is null); the same command again (a sweep's
+    resume passing over a finished run) leaves the files alone, a changed one (a larger budget) replaces them."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf, open_dict
+
+    from safebench.cli import _compose, save_hydra_files
+
+    def job(*overrides: str):
+        cfg = _compose(["+algo=trpo", "+task=point_circle", *overrides])
+        with open_dict(cfg):
+            cfg.hydra.overrides.task = ["+algo=trpo", "+task=point_circle", *overrides]
+        HydraConfig.instance().set_config(cfg)
+        return OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+
+    before = HydraConfig.instance().cfg
+    try:
+        assert _compose(["+algo=trpo", "+task=point_circle"]).hydra.output_subdir is None  # Hydra writes nothing
+        save_hydra_files(job("resume=true"), tmp_path)
+        files = tmp_path / ".hydra"
+        assert OmegaConf.load(files / "overrides.yaml") == ["+algo=trpo", "+task=point_circle", "resume=true"]
+        assert OmegaConf.load(files / "config.yaml").algo.name == "trpo"
+        (files / "hydra.yaml").write_text("# as the run left it\n")
+        save_hydra_files(job("resume=true"), tmp_path)
+        assert (files / "hydra.yaml").read_text() == "# as the run left it\n"
+        save_hydra_files(job("resume=true", "train.total_steps=900000"), tmp_path)
+        assert OmegaConf.load(files / "hydra.yaml").hydra.overrides.task[-1] == "train.total_steps=900000"
+        assert OmegaConf.load(files / "config.yaml").train.total_steps == 900000
+    finally:
+        HydraConfig.instance().cfg = before
