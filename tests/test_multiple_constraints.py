@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import bandit_batch, run_cli
+from helpers import bandit_batch, run_cli, run_cli_in_process
 from scipy.optimize import minimize
 from test_cpo_dual import cpo_step, random_instance
 
@@ -241,15 +241,17 @@ def test_report_of_the_two_cost_sweep_has_a_row_per_constraint(sweep, tmp_path):
     assert cpo.loc["speed", "cost_limit"] == 15.0 and cpo.loc["position", "cost_limit"] == 5.0
 
 
-def test_single_constraint_algorithm_on_the_two_cost_task_is_a_clear_error(tmp_path):
-    result = run_cli("+algo=pcpo", *TINY, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+def test_single_constraint_algorithm_on_the_two_cost_task_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process
+    result = run_cli_in_process("+algo=pcpo", *TINY, f"hydra.run.dir={tmp_path / 'run'}", capsys=capsys)
     assert result.returncode == 2
     message = " ".join(result.stderr.split())  # the paragraph's line breaks move with the overrides it quotes
     assert "at most 1 constraint" in message and "Traceback" not in message
     assert not (tmp_path / "run").exists()
 
 
-def test_mismatched_cost_names_are_a_clear_error(tmp_path):
-    result = run_cli("+algo=cpo", *TINY, "task.cost_names=[position]", f"hydra.run.dir={tmp_path / 'run'}",
-                     cwd=tmp_path)
+def test_mismatched_cost_names_are_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process("+algo=cpo", *TINY, "task.cost_names=[position]", f"hydra.run.dir={tmp_path / 'run'}",
+                                capsys=capsys)
     assert result.returncode == 2 and "task.cost_names must list 2 names" in result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from helpers import cli_argv, group_killed_afterwards, run_cli
+from helpers import cli_argv, group_killed_afterwards, run_cli, run_cli_in_process
 
 from safebench.checkpoint import checkpoint_path, load_checkpoint
 from safebench.cli import _compose
@@ -75,18 +75,20 @@ def trpo_run(tmp_path_factory) -> Path:
     return run_dir
 
 
-def test_corrupt_checkpoint_is_refused(trpo_run, tmp_path):
+def test_corrupt_checkpoint_is_refused(trpo_run, tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     shutil.copytree(trpo_run, run_dir)
     checkpoint_path(run_dir).write_bytes(b"this is not a checkpoint")
-    result = run_cli("+algo=trpo", *BASE, "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process
+    result = run_cli_in_process("+algo=trpo", *BASE, "resume=true", f"hydra.run.dir={run_dir}", capsys=capsys)
     assert result.returncode == 2 and "corrupt" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_checkpoint_of_another_algorithm_is_refused(trpo_run, tmp_path):
+def test_checkpoint_of_another_algorithm_is_refused(trpo_run, tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     shutil.copytree(trpo_run, run_dir)
-    result = run_cli("+algo=cpo", *BASE, "resume=true", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process("+algo=cpo", *BASE, "resume=true", f"hydra.run.dir={run_dir}", capsys=capsys)
     message = " ".join(result.stderr.split())
     assert result.returncode == 2 and "different run" in message and "'trpo'" in message, message
 

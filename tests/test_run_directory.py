@@ -56,15 +56,17 @@ def refused(result: subprocess.CompletedProcess, *expected: str) -> str:
 
 # ---- 1. a refused resume writes nothing ----------------------------------------------------------
 
-def test_refused_resume_leaves_the_run_directory_untouched(run_copy, tmp_path):
+def test_refused_resume_leaves_the_run_directory_untouched(run_copy, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process
     before = snapshot(run_copy)
-    result = run_cli("+algo=trpo", *TINY, "seed=7", "resume=true", f"hydra.run.dir={run_copy}", cwd=tmp_path)
+    result = run_cli_in_process("+algo=trpo", *TINY, "seed=7", "resume=true", f"hydra.run.dir={run_copy}",
+                                capsys=capsys)
     refused(result, "different run", "'cpo'")
     assert snapshot(run_copy) == before  # .hydra/config.yaml, overrides.yaml and cli.log as they were
 
     checkpoint_path(run_copy).write_bytes(b"this is not a checkpoint")
     before = snapshot(run_copy)
-    result = run_cli(*FINISHED, "resume=true", f"hydra.run.dir={run_copy}", cwd=tmp_path)
+    result = run_cli_in_process(*FINISHED, "resume=true", f"hydra.run.dir={run_copy}", capsys=capsys)
     refused(result, "corrupt")
     assert snapshot(run_copy) == before
 
@@ -133,12 +135,14 @@ HOLD_LOCK = ("import sys, time; from safebench.run_lock import lock_run_dir; loc
              "print('locked', flush=True); time.sleep(120)")
 
 
-def test_a_locked_directory_is_refused_naming_the_holder_and_a_stale_lock_does_not_block(tmp_path):
+def test_a_locked_directory_is_refused_naming_the_holder_and_a_stale_lock_does_not_block(tmp_path, capsys,
+                                                                                         monkeypatch):
     run_dir = tmp_path / "run"
+    monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        result = run_cli(*FINISHED, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+        result = run_cli_in_process(*FINISHED, f"hydra.run.dir={run_dir}", capsys=capsys)
         refused(result, "in use by another safebench run", f"PID {holder.pid}")
         assert not (run_dir / ".hydra").exists()
     finally:

@@ -118,7 +118,7 @@ def test_smoke_budget_is_two_small_updates_on_every_task(task):
 
 # ---- real sweeps (subprocesses, tiny budgets) -----------------------------------------------------
 
-def test_joblib_sweep_resume_and_report_end_to_end(tmp_path):
+def test_joblib_sweep_resume_and_report_end_to_end(tmp_path, capsys):
     sweep = tmp_path / "sweep"
     args = ["-m", "hydra/launcher=joblib", "+algo=lagrangian", "+task=point_circle", "seed=0,1",
             f"hydra.sweep.dir={sweep}"]  # two jobs, one per core (algorithms apart: test_new_algorithms)
@@ -136,9 +136,10 @@ def test_joblib_sweep_resume_and_report_end_to_end(tmp_path):
     before = {d: pd.read_csv(d / "progress.csv") for d in dirs}
     assert all(len(p) == 2 for p in before.values())
 
-    # resume: the same command with resume=true and a larger budget continues every run by one update
+    # resume: the same command with resume=true and a larger budget continues every run by one update (with the
+    # basic launcher, one process instead of three: resuming through joblib is test_experiment_resume.py's)
     extended = [a.replace("total_steps=2000", "total_steps=3000") for a in TINY]
-    result = run_cli(*args, *extended, "resume=true", cwd=tmp_path)
+    result = run_cli(*[a for a in args if a != "hydra/launcher=joblib"], *extended, "resume=true", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert run_dirs(sweep) == dirs
     for d in dirs:
@@ -146,9 +147,11 @@ def test_joblib_sweep_resume_and_report_end_to_end(tmp_path):
         assert after["env_steps"].tolist() == [1000, 2000, 3000]
         pd.testing.assert_frame_equal(after.iloc[:2], before[d])  # continued, not restarted
 
-    result = subprocess.run([sys.executable, "-m", "safebench.report", str(sweep)], cwd=tmp_path, check=False,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    from safebench.report.__main__ import main as report_main
+
+    capsys.readouterr()
+    assert report_main([str(sweep)]) == 0  # in this process: the command's own exit is tested in test_report.py
+    printed = capsys.readouterr().out
     report = sweep / "report"
     summary = pd.read_csv(report / "summary.csv")
     assert sorted(summary["algo"]) == ["lagrangian"] and set(summary["n_seeds"]) == {2}
@@ -161,7 +164,7 @@ def test_joblib_sweep_resume_and_report_end_to_end(tmp_path):
     assert len(pd.read_csv(report / "curves.csv")) == 2 * 3
     for name in ("learning_curves.png", "learning_curves.pdf", "final_scatter.png", "summary.md", "summary.tex"):
         assert (report / name).stat().st_size > 0
-        assert str(report / name) in result.stdout
+        assert str(report / name) in printed
 
 
 @pytest.mark.slow  # 7 s; the Figure 1 experiment runs by default
@@ -193,8 +196,12 @@ def test_fig1_experiment_through_the_cli_with_a_task_subset(tmp_path):
     assert len(pd.read_csv(run / "progress.csv")) == 2
 
 
-def test_cli_validates_every_job_of_an_experiment_before_running(tmp_path):
-    result = run_cli("-m", "+experiment=paper_fig3_penalty", "+budget=smoke", "train.batch_size=10", cwd=tmp_path)
+def test_cli_validates_every_job_of_an_experiment_before_running(tmp_path, capsys, monkeypatch):
+    from helpers import run_cli_in_process
+
+    monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process
+    result = run_cli_in_process("-m", "+experiment=paper_fig3_penalty", "+budget=smoke", "train.batch_size=10",
+                                capsys=capsys)
     assert result.returncode == 2
     assert "smaller than one episode" in result.stderr and "+algo_variant=cpo" in result.stderr
     assert not (tmp_path / "results_runs").exists()
