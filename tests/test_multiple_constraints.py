@@ -213,6 +213,7 @@ def sweep(tmp_path_factory):
     return root
 
 
+@pytest.mark.xdist_group("two_cost_sweep")  # one worker builds the module fixture, once
 @pytest.mark.parametrize("algo", ["cpo", "lagrangian", "ppo_lagrangian", "pid_lagrangian", "trpo"])
 def test_two_cost_task_trains_through_the_cli_with_per_constraint_columns(sweep, algo):
     (path,) = (sweep / "point_circle_speed" / algo).rglob("progress.csv")
@@ -231,6 +232,7 @@ def test_two_cost_task_trains_through_the_cli_with_per_constraint_columns(sweep,
         assert {"lagrange_multiplier_0", "lagrange_multiplier_1"} <= set(progress.columns)
 
 
+@pytest.mark.xdist_group("two_cost_sweep")  # one worker builds the module fixture, once
 def test_report_of_the_two_cost_sweep_has_a_row_per_constraint(sweep, tmp_path):
     from safebench.report.build import make_report
 

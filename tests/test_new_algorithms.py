@@ -60,6 +60,7 @@ def sweep(tmp_path_factory):
     return root
 
 
+@pytest.mark.xdist_group("new_algorithms_sweep")  # one worker builds the module fixture, once
 @pytest.mark.parametrize("new", PARAMS)
 def test_runs_through_the_cli_and_logs_kl_entropy_and_multipliers(sweep, new):
     (path,) = (sweep / "point_circle" / new.name).rglob("progress.csv")  # <algo>/[<other overrides>/]seed0

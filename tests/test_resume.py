@@ -75,6 +75,7 @@ def trpo_run(tmp_path_factory) -> Path:
     return run_dir
 
 
+@pytest.mark.xdist_group("finished_trpo_run")  # one worker builds the module fixture, once
 def test_corrupt_checkpoint_is_refused(trpo_run, tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     shutil.copytree(trpo_run, run_dir)
@@ -84,6 +85,7 @@ def test_corrupt_checkpoint_is_refused(trpo_run, tmp_path, capsys, monkeypatch):
     assert result.returncode == 2 and "corrupt" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.xdist_group("finished_trpo_run")  # one worker builds the module fixture, once
 def test_checkpoint_of_another_algorithm_is_refused(trpo_run, tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     shutil.copytree(trpo_run, run_dir)

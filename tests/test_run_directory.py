@@ -56,6 +56,7 @@ def refused(result: subprocess.CompletedProcess, *expected: str) -> str:
 
 # ---- 1. a refused resume writes nothing ----------------------------------------------------------
 
+@pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
 def test_refused_resume_leaves_the_run_directory_untouched(run_copy, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process
     before = snapshot(run_copy)
@@ -73,6 +74,7 @@ def test_refused_resume_leaves_the_run_directory_untouched(run_copy, tmp_path, c
 
 # ---- 2. no silent replacement --------------------------------------------------------------------
 
+@pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
 def test_a_directory_holding_a_run_is_refused_without_resume_or_overwrite(run_copy, tmp_path, capsys, monkeypatch):
     before = snapshot(run_copy)
     monkeypatch.chdir(tmp_path)  # refused before Hydra starts: main() in this process says the same
@@ -84,6 +86,7 @@ def test_a_directory_holding_a_run_is_refused_without_resume_or_overwrite(run_co
     assert "contradict" in check_run_dir(_compose([*FINISHED, "resume=true", "overwrite=true"]), run_copy)[0]
 
 
+@pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
 def test_overwrite_replaces_the_run(run_copy, tmp_path):
     result = run_cli("+algo=cpo", *TINY[:-1], "train.total_steps=1000", "overwrite=true",
                      f"hydra.run.dir={run_copy}", cwd=tmp_path)
@@ -93,6 +96,7 @@ def test_overwrite_replaces_the_run(run_copy, tmp_path):
     assert len((run_copy / "progress.csv").read_text().splitlines()) == 2
 
 
+@pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
 def test_a_starting_run_removes_the_old_summary_and_stale_temp_files(run_copy):
     (run_copy / ".progress.csv.abc123.tmp").write_text("epoch,env")  # a SIGKILL during a write
     (run_copy / "checkpoints" / ".last.pt.xyz.tmp").write_bytes(b"half")
@@ -109,17 +113,20 @@ def test_a_starting_run_removes_the_old_summary_and_stale_temp_files(run_copy):
 @pytest.mark.parametrize("change, key", [
     ("task.cost_limit=0.5", "task.cost_limit"), ("algo.max_kl=0.05", "algo.max_kl"), ("task.horizon=30", "task.horizon"),
     ("train.normalize_obs=true", "train.normalize_obs"), ("task.params.x_limit=2", "task.params.x_limit")])
+@pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
 def test_resume_refuses_a_change_of_what_decides_the_results(finished_run, change, key):
     problems = check_run_dir(_compose([*FINISHED, "resume=true", change]), finished_run)
     assert len(problems) == 1 and key in problems[0], problems
 
 
+@pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
 def test_resume_accepts_the_keys_that_cannot_change_the_results(finished_run):
     allowed = ["train.total_steps=5000", "train.checkpoint_every=3", "train.workers=2", "train.torch_threads=1",
                "logger.wandb.mode=offline", "logger.wandb.tags=[a]"]
     assert check_run_dir(_compose([*FINISHED, "resume=true", *allowed]), finished_run) == []
 
 
+@pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
 def test_resume_with_another_cost_limit_is_refused_through_the_cli(run_copy, tmp_path, capsys, monkeypatch):
     before = snapshot(run_copy)
     monkeypatch.chdir(tmp_path)
