@@ -161,21 +161,30 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> tuple
     jobs = _combinations(args.overrides, args.multirun, config_name)
     if args.multirun:  # each job's update lines say 'job i/N'
         os.environ[SWEEP_JOBS_VARIABLE] = str(len(jobs))
+    key = "hydra.sweep.dir" if args.multirun else "hydra.run.dir"
+    configs = checked_configs(jobs, config_name, output_key=key)
+    if args.multirun:
+        check_distinct_directories(jobs, configs)
+    return args.multirun, Path(OmegaConf.select(configs[-1], key)), configs[-1]
+
+
+def checked_configs(jobs: list[list[str]], config_name: str = "config", output_key: str | None = None
+                    ) -> list[DictConfig]:
+    """Each job's config, composed once it names choices that exist; ConfigError for the first job without an
+    algorithm and a task, with an invalid value, or (with ``output_key``) whose output folder cannot be written.
+    Composing is ~50 ms a job; each job checks its own config again when it runs."""
     configs = []
-    for job in jobs:  # composing is ~50 ms a job; each job checks its own config again when it runs
+    for job in jobs:
         _check_named_choices(job)
         cfg = _compose(job, config_name)
         _check_chosen(cfg)
         problems = validate_config(cfg)
-        output = Path(OmegaConf.select(cfg, "hydra.sweep.dir" if args.multirun else "hydra.run.dir"))
-        if not problems:
-            problems = check_writable(output)
+        if not problems and output_key is not None:
+            problems = check_writable(Path(OmegaConf.select(cfg, output_key)))
         if problems:
             raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
         configs.append(cfg)
-    if args.multirun:
-        check_distinct_directories(jobs, configs)
-    return args.multirun, output, cfg
+    return configs
 
 
 def job_subdir(cfg: DictConfig) -> str:

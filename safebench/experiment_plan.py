@@ -19,32 +19,20 @@ PLAN_FILE = "plan.json"
 def plan_runs(overrides: list[str]) -> list[dict]:
     """One entry per job of ``python -m safebench -m OVERRIDES``: who it is and how many env steps it needs.
     ConfigError for a job the sweep would refuse, so that no plan is written for a sweep that cannot start."""
-    from safebench.cli import (_check_chosen, _check_named_choices, _combinations, _compose, add_group_plus,
-                               check_distinct_directories)
-    from safebench.config_validation import validate_config
-    from safebench.errors import ConfigError
+    from safebench.cli import _combinations, add_group_plus, check_distinct_directories, checked_configs
     from safebench.report.run_loading import algo_label
 
-    entries, configs = [], []
     jobs = _combinations(add_group_plus(overrides), multirun=True, config_name="config")
-    for job in jobs:  # the checks the command line makes (safebench.cli.validate_command_line)
-        _check_named_choices(job)
-        cfg = _compose(job)
-        _check_chosen(cfg)
-        problems = validate_config(cfg)
-        if problems:
-            raise ConfigError(f"Invalid configuration ({' '.join(job)}): {'; '.join(problems)}.")
-        configs.append(cfg)
-        entries.append({
-            "task": str(cfg.task.name),
-            "algo": algo_label(cfg.algo),
-            "seed": int(cfg.seed),
-            "total_steps": int(OmegaConf.select(cfg, "train.total_steps")),
-            "batch_size": int(OmegaConf.select(cfg, "train.batch_size")),
-            "overrides": identity_overrides(job),
-        })
+    configs = checked_configs(jobs)  # the checks the command line makes (safebench.cli.validate_command_line)
     check_distinct_directories(jobs, configs)
-    return entries
+    return [{
+        "task": str(cfg.task.name),
+        "algo": algo_label(cfg.algo),
+        "seed": int(cfg.seed),
+        "total_steps": int(OmegaConf.select(cfg, "train.total_steps")),
+        "batch_size": int(OmegaConf.select(cfg, "train.batch_size")),
+        "overrides": identity_overrides(job),
+    } for job, cfg in zip(jobs, configs)]
 
 
 def identity_overrides(overrides) -> list[str]:
