@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -25,6 +26,7 @@ from safebench.config_validation import available, check_writable, validate_conf
 from safebench.run_end import SWEEP_JOBS_VARIABLE, closing_block, sweep_line
 from safebench.suggestions import config_keys, did_you_mean
 from safebench.errors import ConfigError, ResourceError, SafebenchError, exit_with
+from safebench.experiment_plan import PLAN_FILE, plan_entries, record_plan
 from safebench.gl_setup import import_tasks_for_training
 from safebench.interrupts import exit_status, handle_sigterm, signal_name
 from safebench.run_directory import check_run_dir, holds_a_run
@@ -152,9 +154,16 @@ def _suggest_key(message: str, job: list[str], config_name: str) -> str:
     return did_you_mean(found.group(1), [k for k in keys if not k.startswith("hydra")])
 
 
-def validate_command_line(argv: list[str], config_name: str = "config") -> tuple[bool, Path, DictConfig]:
-    """Raise ConfigError describing the first job whose config is invalid; else (multirun, the run or sweep
-    directory, the last job's config)."""
+class CheckedCommandLine(NamedTuple):
+    multirun: bool
+    output: Path  # the run directory, or the sweep's folder
+    overrides: list[str]  # as given, sweeps not expanded
+    jobs: list[list[str]]  # each job's overrides
+    configs: list[DictConfig]  # each job's composed config
+
+
+def validate_command_line(argv: list[str], config_name: str = "config") -> CheckedCommandLine:
+    """Raise ConfigError describing the first job whose config is invalid; else every job, composed."""
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(argv)
@@ -165,7 +174,7 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> tuple
     configs = checked_configs(jobs, config_name, output_key=key)
     if args.multirun:
         check_distinct_directories(jobs, configs)
-    return args.multirun, Path(OmegaConf.select(configs[-1], key)), configs[-1]
+    return CheckedCommandLine(args.multirun, Path(OmegaConf.select(configs[-1], key)), args.overrides, jobs, configs)
 
 
 def checked_configs(jobs: list[list[str]], config_name: str = "config", output_key: str | None = None
@@ -331,10 +340,27 @@ def _read(path: Path) -> str | None:
 
 def fail(error: SafebenchError, run_dir: Path, in_sweep: bool, record_in: Path | None = None) -> None:
     """Report a job's failure: exit for a single run; in a sweep the others go on and the sweep lists it."""
+    if record_in is not None:
+        move_file_logs(run_dir, record_in)
     log.error("%s", error)
     if not in_sweep:
         exit_with(error)
     record_failure(run_dir, str(error), record_in)
+
+
+def move_file_logs(run_dir: Path, folder: Path) -> None:
+    """Send this job's log files (Hydra opened them in its run directory) to ``folder``: a job refused at the lock of
+    a directory another process holds must not write its lines into that run's log."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == run_dir.resolve():
+            folder.mkdir(parents=True, exist_ok=True)
+            moved = logging.FileHandler(folder / Path(handler.baseFilename).name, encoding=handler.encoding)
+            moved.setLevel(handler.level)
+            moved.setFormatter(handler.formatter)
+            root.removeHandler(handler)
+            handler.close()
+            root.addHandler(moved)
 
 
 def pin_output(argv: list[str], multirun: bool, output: Path) -> list[str]:
@@ -352,11 +378,13 @@ def start(argv: list[str]) -> None:
     multirun, output = False, None
     if not INFORMATIONAL_FLAGS.intersection(argv):
         try:
-            multirun, output, cfg = validate_command_line(argv)
+            checked = validate_command_line(argv)
+            multirun, output = checked.multirun, checked.output
             if multirun:  # one sweep at a time fills a folder: a second one would resume the jobs the first is running
                 lock_run_dir(output, kind="sweep")
+                record_plan(output / PLAN_FILE, checked.overrides, plan_entries(checked.jobs, checked.configs))
             else:
-                claim_run_dir(cfg, output)
+                claim_run_dir(checked.configs[-1], output)
         except SafebenchError as error:
             exit_with(error)
         argv = pin_output(argv, multirun, output)

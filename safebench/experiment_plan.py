@@ -1,8 +1,9 @@
 """An experiment's plan: every run a sweep will make, written before it starts, so progress has a total.
 
-``python -m safebench.experiment_plan OUT.json OVERRIDE...`` expands the multirun overrides exactly as
-the command line does (experiment sweeps included) and writes one entry per job: task, algorithm
-label, seed, budget. ``python -m safebench.status`` reads it beside the run directories.
+Every sweep (``python -m safebench -m ...``) writes SWEEP_DIR/plan.json while it holds the folder's sweep lock,
+before its first job: one entry per job (task, algorithm label, seed, budget), merged with the entries of
+earlier sweeps into the same folder. ``python -m safebench.status`` reads it beside the run directories.
+``python -m safebench.experiment_plan OUT.json OVERRIDE...`` writes the same plan without running anything.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 PLAN_FILE = "plan.json"
 
@@ -20,11 +21,17 @@ def plan_runs(overrides: list[str]) -> list[dict]:
     """One entry per job of ``python -m safebench -m OVERRIDES``: who it is and how many env steps it needs.
     ConfigError for a job the sweep would refuse, so that no plan is written for a sweep that cannot start."""
     from safebench.cli import _combinations, add_group_plus, check_distinct_directories, checked_configs
-    from safebench.report.run_loading import algo_label
 
     jobs = _combinations(add_group_plus(overrides), multirun=True, config_name="config")
     configs = checked_configs(jobs)  # the checks the command line makes (safebench.cli.validate_command_line)
     check_distinct_directories(jobs, configs)
+    return plan_entries(jobs, configs)
+
+
+def plan_entries(jobs: list[list[str]], configs: list[DictConfig]) -> list[dict]:
+    """One plan entry per composed job."""
+    from safebench.report.run_loading import algo_label
+
     return [{
         "task": str(cfg.task.name),
         "algo": algo_label(cfg.algo),
@@ -49,18 +56,32 @@ def identity_overrides(overrides) -> list[str]:
 
 
 def write_plan(path: Path, overrides: list[str]) -> list[dict]:
-    """Write the plan of a sweep to ``path`` (JSON) and return it."""
-    from safebench.run_files import atomic_write_json
+    """Add the jobs of ``overrides`` to the plan at ``path`` (JSON) and return their entries."""
     from safebench.run_lock import lock_run_dir, release_run_dir
 
     entries = plan_runs(overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_run_dir(path.parent, kind="sweep")  # a sweep filling the folder keeps its plan (ConfigError)
     try:
-        atomic_write_json(path, {"overrides": overrides, "runs": entries})
+        record_plan(path, overrides, entries)
     finally:
         release_run_dir(path.parent)
     return entries
+
+
+def record_plan(path: Path, overrides: list[str], entries: list[dict]) -> None:
+    """Merge ``entries`` into the plan at ``path``, by the caller that holds its folder's sweep lock: a job already
+    planned takes its new budget in place, the others are added; runs planned by earlier sweeps stay planned
+    (a resume of a few seeds must not shrink the experiment's total). An unreadable plan is replaced."""
+    from safebench.errors import ConfigError
+    from safebench.run_files import atomic_write_json
+
+    try:
+        merged = {tuple(identity_overrides(entry["overrides"])): entry for entry in read_plan(path)}
+    except ConfigError:
+        merged = {}
+    merged.update({tuple(identity_overrides(entry["overrides"])): entry for entry in entries})
+    atomic_write_json(path, {"overrides": overrides, "runs": list(merged.values())})
 
 
 def read_plan(path: Path) -> list[dict]:

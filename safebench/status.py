@@ -1,7 +1,7 @@
 """``python -m safebench.status DIR``: how far an experiment is, and how long the rest takes here.
 
-Reads DIR/plan.json (written by ``scripts/reproduce_figure.sh``; without it the runs found are the
-total) and every run directory below DIR: a run is done when its summary.json says complete, and has
+Reads DIR/plan.json (every sweep into DIR adds its jobs to it before it starts; without it the runs found are
+the total) and every run directory below DIR: a run is done when its summary.json says complete, and has
 done the env steps of its last progress.csv row. The time left comes from the rate each task's runs
 reached in DIR, one run at a time (``--parallel N`` when N run side by side at that rate each).
 """

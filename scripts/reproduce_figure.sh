@@ -31,8 +31,8 @@ if [ -e "$runs/plan.json" ] && [ "$resume" = false ]; then
   exit 2
 fi
 overrides=("+experiment=$experiment" "$@")
-# written again on --resume: a larger train.total_steps there extends every run, and the plan's totals follow
-"$python" -m safebench.experiment_plan "$runs/plan.json" "${overrides[@]}"
+# the sweep writes runs/plan.json itself, under its lock, before its first job (again on --resume: a larger
+# train.total_steps there extends every run, and the plan's totals follow)
 command=("$python" -m safebench -m "${overrides[@]}" hydra/launcher=joblib "hydra.sweep.dir=$runs" "resume=$resume")
 start=$(date -u +%FT%TZ); t0=$(date +%s)
 "${command[@]}"

@@ -184,6 +184,7 @@ def test_a_job_refused_at_its_run_lock_fails_the_sweep_without_writing_into_that
     (job_dir / ".hydra").mkdir(parents=True)
     for name, text in saved.items():  # the resume checks, status and report read these: they must stay the holder's
         (job_dir / ".hydra" / name).write_text(text)
+    (job_dir / "cli.log").write_text("the holder's log\n")
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(job_dir)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -195,6 +196,8 @@ def test_a_job_refused_at_its_run_lock_fails_the_sweep_without_writing_into_that
         assert "another directory with hydra.sweep.dir=" in message, message
         assert not (job_dir / "failed.json").exists()
         assert {name: (job_dir / ".hydra" / name).read_text() for name in saved} == saved
+        assert (job_dir / "cli.log").read_text() == "the holder's log\n"  # the refused job logs beside its failure
+        assert "is in use" in (sweep_dir / ".refused" / "job0" / "cli.log").read_text()
     finally:
         holder.kill()
         holder.wait()

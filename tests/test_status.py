@@ -156,3 +156,32 @@ def test_time_left_counts_the_runs_that_can_go_side_by_side():
     runs = [run(0, 36_000, True), run(1, 0, False), run(2, 0, False)]  # two runs of one hour each left
     assert report(runs, 16)[-1] == "time left on this machine: about 1h00m with 16 run(s) at a time"
     assert report(runs, 1)[-1] == "time left on this machine: about 2h00m, one run at a time"
+
+
+def test_every_sweep_plans_its_jobs_under_its_lock_and_a_later_sweep_adds_to_the_plan(tmp_path, monkeypatch):
+    """The plan is written by the sweep that holds the folder (no second command can rewrite it between the
+    plan and the sweep); a resume of some jobs with a larger budget updates those and keeps the others."""
+    from safebench import cli
+    from safebench.run_end import SWEEP_JOBS_VARIABLE
+    from safebench.run_lock import LOCK_FILE
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv(SWEEP_JOBS_VARIABLE, "0")  # restored after the test
+    seen = []
+
+    def jobs_start():  # in place of Hydra's launcher: what the jobs would find when they start
+        seen.append(((runs / LOCK_FILE).is_file(), json.loads((runs / PLAN_FILE).read_text())["runs"]))
+
+    monkeypatch.setattr(cli, "run", jobs_start)
+    cli.start(["-m", "+algo=cpo,trpo", "+task=point_circle", "seed=0,1", "train.total_steps=4000",
+               f"hydra.sweep.dir={runs}"])
+    locked, plan = seen[-1]
+    assert locked and sorted((e["algo"], e["seed"], e["total_steps"]) for e in plan) == [
+        ("cpo", 0, 4000), ("cpo", 1, 4000), ("trpo", 0, 4000), ("trpo", 1, 4000)]
+
+    cli.start(["-m", "+algo=cpo", "+task=point_circle", "seed=1", "train.total_steps=8000", "resume=true",
+               f"hydra.sweep.dir={runs}"])
+    assert sorted((e["algo"], e["seed"], e["total_steps"]) for e in seen[-1][1]) == [
+        ("cpo", 0, 4000), ("cpo", 1, 8000), ("trpo", 0, 4000), ("trpo", 1, 4000)]
+    assert [(r.algo, r.seed, r.total_steps) for r in collect(runs)] == [
+        ("cpo", 0, 4000), ("cpo", 1, 8000), ("trpo", 0, 4000), ("trpo", 1, 4000)]
