@@ -32,9 +32,45 @@ def cli_argv(*args: str) -> list[str]:
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m safebench ARGS`` in a subprocess, as a user would (``cli_argv``: workers only when asked)."""
+    """Run ``python -m safebench ARGS`` in a process of its own, as a user would (``cli_argv``: workers only when
+    asked). It is forked from a server that has imported torch and the rest once (``preloaded_cli``), unless ``env``
+    sets variables, which may take effect at import, or the sweep has a launcher of its own: then it is a new
+    interpreter."""
     full_env = dict(os.environ, PYTHONWARNINGS="ignore", **(env or {}))
-    return subprocess.run(cli_argv(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    if env or any(arg.startswith("hydra/launcher=") for arg in args):  # joblib's workers hang in a forked child
+        return subprocess.run(cli_argv(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    return run_module("safebench", *cli_argv(*args)[3:], cwd=cwd, timeout=timeout)
+
+
+_fork_server = None
+
+
+def run_module(module: str, *args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m MODULE ARGS`` in a child of the fork server (``preloaded_cli``: torch and the rest already
+    imported), with this process's environment and PYTHONWARNINGS=ignore; reported as subprocess.run would report
+    it, TimeoutExpired included."""
+    import multiprocessing
+    import tempfile
+
+    import preloaded_cli
+
+    global _fork_server
+    if _fork_server is None:
+        _fork_server = multiprocessing.get_context("forkserver")
+        _fork_server.set_forkserver_preload([*preloaded_cli.PRELOAD, "preloaded_cli"])
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    command = ["python", "-m", module, *args]
+    with tempfile.TemporaryDirectory() as folder:
+        out, err = Path(folder, "stdout"), Path(folder, "stderr")
+        child = _fork_server.Process(target=preloaded_cli.run_module,
+                                     args=(module, list(args), str(cwd), env, str(out), str(err)))
+        child.start()
+        child.join(timeout)
+        if child.exitcode is None:
+            child.kill()
+            child.join()
+            raise subprocess.TimeoutExpired(command, timeout)
+        return subprocess.CompletedProcess(command, child.exitcode, out.read_text(), err.read_text())
 
 
 def run_cli_in_process(*args: str, capsys) -> subprocess.CompletedProcess:

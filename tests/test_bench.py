@@ -3,10 +3,9 @@
 import json
 import re
 import subprocess
-import sys
 
 import pytest
-from helpers import REPO
+from helpers import REPO, run_module
 
 FIGURES = {"raw_physics_steps_per_s", "sampling_steps_per_s", "sampling_over_raw_physics",
            "update_fraction_of_iteration", "end_to_end_steps_per_s", "end_to_end_over_raw_physics",
@@ -14,8 +13,7 @@ FIGURES = {"raw_physics_steps_per_s", "sampling_steps_per_s", "sampling_over_raw
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "safebench.bench", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
+    return run_module("safebench.bench", *args)
 
 
 def test_prints_every_figure_once_and_they_agree():

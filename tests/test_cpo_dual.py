@@ -30,14 +30,15 @@ def cpo_step(h, g, b, c, delta):
     return h_inv @ (g - nu * b) / lam, mode
 
 
-def slsqp(objective, h, delta, extra_constraints=()):
+def slsqp(direction, h, delta, extra_constraints=()):
+    """Minimize direction @ x over the trust region (and the extra constraints), from several starts."""
     n = h.shape[0]
     constraints = [{"type": "ineq", "fun": lambda x: delta - 0.5 * x @ h @ x, "jac": lambda x: -h @ x}]
     constraints += list(extra_constraints)
     best = None
     rng = np.random.default_rng(0)
     for start in [np.zeros(n), *(0.01 * rng.normal(size=(4, n)))]:
-        res = minimize(objective, start, method="SLSQP", constraints=constraints,
+        res = minimize(lambda x: direction @ x, start, jac=lambda x: direction, method="SLSQP", constraints=constraints,
                        options={"ftol": 1e-13, "maxiter": 1000})
         feasible = all(con["fun"](res.x) >= -1e-7 for con in constraints)
         if feasible and (best is None or res.fun < best.fun):
@@ -56,12 +57,12 @@ def test_dual_matches_slsqp_on_random_instances_in_every_mode():
         assert 0.5 * x @ h @ x <= delta * (1 + 1e-6)
         if mode == "recovery":
             # the problem is infeasible: the step must minimize the cost's linearization instead
-            ref = slsqp(lambda y: b @ y, h, delta)
+            ref = slsqp(b, h, delta)
             assert c + b @ x > 0  # really infeasible: even the best step cannot reach the plane
             assert b @ x == pytest.approx(ref.fun, rel=1e-4, abs=1e-7)
             continue
         lin = {"type": "ineq", "fun": lambda y: -(c + b @ y), "jac": lambda y: -b}
-        ref = slsqp(lambda y: -(g @ y), h, delta, [lin])
+        ref = slsqp(-g, h, delta, [lin])
         assert ref is not None
         assert c + b @ x <= 1e-6 * max(1.0, abs(c))  # linear constraint satisfied
         assert g @ x == pytest.approx(-ref.fun, rel=1e-4, abs=1e-7)  # same optimal value

@@ -3,13 +3,12 @@
 import math
 
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import run_cli
+from helpers import run_cli, run_module
 
 import tasks
 from algorithms.core.observation_normalizer import ObservationNormalizer
@@ -23,8 +22,7 @@ EVAL = ["eval_return_mean", "eval_cost_mean", "eval_ep_len_mean"]
 
 
 def run_report(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "safebench.report", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+    return run_module("safebench.report", *map(str, args))
 
 
 def test_evaluation_leaves_training_untouched_and_fills_its_columns_on_schedule(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import run_cli, run_cli_in_process
+from helpers import run_cli, run_cli_in_process, run_module
 from test_resume import curve, kill_after_rows
 
 from safebench.checkpoint import checkpoint_path, load_checkpoint
@@ -164,8 +164,7 @@ def test_report_and_status_read_an_off_policy_sweep_with_an_on_policy_one(tmp_pa
                      "train.batch_size=300", "seed=4", f"hydra.run.dir={sweep}/point_circle/ppo_lagrangian/seed4",
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    report = subprocess.run([sys.executable, "-m", "safebench.report", str(sweep)], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=300)
+    report = run_module("safebench.report", str(sweep), cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-2000:]
     summary = (sweep / "report" / "summary.md").read_text()
     for algo in ("sac_lagrangian", "td3_lagrangian", "ddpg_lagrangian", "ppo_lagrangian"):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 from scipy.stats import trim_mean
+from helpers import run_module
 from synthetic_runs import N_UPDATES, linear_run, write_multi_run, write_run
 
 from safebench.report import statistics as st
@@ -19,8 +19,7 @@ from safebench.report.run_loading import Constraint, load_runs
 
 
 def report_cli(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "safebench.report", *map(str, args)], cwd=cwd, check=False,
-                          capture_output=True, text=True, timeout=120)
+    return run_module("safebench.report", *map(str, args), cwd=cwd, timeout=120)
 
 
 # ---- statistics ----------------------------------------------------------------------------------
