@@ -6,8 +6,10 @@ directory, so bad input ends with one clear paragraph, exit status 2, and nothin
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
+import io
 import logging
 import os
 import sys
@@ -353,7 +355,8 @@ def move_file_logs(run_dir: Path, folder: Path) -> None:
     a directory another process holds must not write its lines into that run's log."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == run_dir.resolve():
+        if (isinstance(handler, logging.FileHandler)
+                and os.path.realpath(Path(handler.baseFilename).parent) == os.path.realpath(run_dir)):
             folder.mkdir(parents=True, exist_ok=True)
             moved = logging.FileHandler(folder / Path(handler.baseFilename).name, encoding=handler.encoding)
             moved.setLevel(handler.level)
@@ -373,16 +376,42 @@ def pin_output(argv: list[str], multirun: bool, output: Path) -> list[str]:
     return [*kept, f"{key}={output}"]
 
 
+def write_sweep_plan(sweep_dir: Path, checked: CheckedCommandLine) -> None:
+    """Add the sweep's jobs to SWEEP_DIR/plan.json, under the sweep lock the caller holds (released on failure)."""
+    try:
+        record_plan(sweep_dir / PLAN_FILE, checked.overrides, plan_entries(checked.jobs, checked.configs))
+    except OSError as error:
+        release_run_dir(sweep_dir)
+        raise ResourceError(f"Cannot write the sweep's plan {sweep_dir / PLAN_FILE} ({error.strerror or error}). "
+                            f"Nothing was run. Free space or fix the folder's permissions, or choose another "
+                            f"hydra.sweep.dir, and run the same command again.") from None
+
+
+def informational(argv: list[str]) -> bool:
+    """True for --help, --cfg, --info and Hydra's other flags that print and exit (in any spelling: -cjob,
+    --cfg=job): nothing is checked, locked or written for them."""
+    from hydra._internal.utils import get_args_parser
+
+    if INFORMATIONAL_FLAGS.intersection(argv):
+        return True
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            args = get_args_parser().parse_args(argv)
+    except SystemExit:
+        return False  # validate_command_line reports it
+    return bool(args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.resolve)
+
+
 def start(argv: list[str]) -> None:
     """Check the command line, claim the run directory, then hand over to Hydra; a failed sweep exits 1."""
     multirun, output = False, None
-    if not INFORMATIONAL_FLAGS.intersection(argv):
+    if not informational(argv):
         try:
             checked = validate_command_line(argv)
             multirun, output = checked.multirun, checked.output
             if multirun:  # one sweep at a time fills a folder: a second one would resume the jobs the first is running
                 lock_run_dir(output, kind="sweep")
-                record_plan(output / PLAN_FILE, checked.overrides, plan_entries(checked.jobs, checked.configs))
+                write_sweep_plan(output, checked)
             else:
                 claim_run_dir(checked.configs[-1], output)
         except SafebenchError as error:

@@ -72,13 +72,16 @@ def write_plan(path: Path, overrides: list[str]) -> list[dict]:
 def record_plan(path: Path, overrides: list[str], entries: list[dict]) -> None:
     """Merge ``entries`` into the plan at ``path``, by the caller that holds its folder's sweep lock: a job already
     planned takes its new budget in place, the others are added; runs planned by earlier sweeps stay planned
-    (a resume of a few seeds must not shrink the experiment's total). An unreadable plan is replaced."""
+    (a resume of a few seeds must not shrink the experiment's total). An unreadable plan is replaced, with a
+    warning. To drop planned runs (a mistaken sweep into the folder), delete plan.json and run the experiment's
+    command again with --resume: it plans exactly its own jobs."""
     from safebench.errors import ConfigError
     from safebench.run_files import atomic_write_json
 
     try:
         merged = {tuple(identity_overrides(entry["overrides"])): entry for entry in read_plan(path)}
-    except ConfigError:
+    except ConfigError as error:
+        print(f"safebench: warning: {error} It is replaced by this sweep's jobs.", file=sys.stderr)
         merged = {}
     merged.update({tuple(identity_overrides(entry["overrides"])): entry for entry in entries})
     atomic_write_json(path, {"overrides": overrides, "runs": list(merged.values())})

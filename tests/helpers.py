@@ -37,7 +37,7 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None
     sets variables, which may take effect at import, or the sweep has a launcher of its own: then it is a new
     interpreter."""
     full_env = dict(os.environ, PYTHONWARNINGS="ignore", **(env or {}))
-    if env or any(arg.startswith("hydra/launcher=") for arg in args):  # joblib's workers hang in a forked child
+    if env or any(arg.lstrip("+").startswith("hydra/launcher=") for arg in args):  # joblib hangs in a forked child
         return subprocess.run(cli_argv(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
     return run_module("safebench", *cli_argv(*args)[3:], cwd=cwd, timeout=timeout)
 
@@ -57,7 +57,7 @@ def run_module(module: str, *args: str, cwd: Path = REPO, timeout: float = 300) 
     global _fork_server
     if _fork_server is None:
         _fork_server = multiprocessing.get_context("forkserver")
-        _fork_server.set_forkserver_preload([*preloaded_cli.PRELOAD, "preloaded_cli"])
+        _fork_server.set_forkserver_preload(preloaded_cli.preload())
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     command = ["python", "-m", module, *args]
     with tempfile.TemporaryDirectory() as folder:

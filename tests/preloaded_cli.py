@@ -13,17 +13,26 @@ interpreter. ``helpers.run_module`` runs the other modules (report, bench) the s
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
 import runpy
 import sys
+import threading
 import traceback
 import warnings
 
 
-# what a training run imports, by the fork server before it forks any child (an ImportError is skipped there)
-PRELOAD = ["torch._dynamo", "scipy.signal", "mujoco", "gymnasium", "safebench.cli", "safebench.trainer", "tasks",
-           "algorithms.core.trust_region", "algorithms.core.first_order", "algorithms.cpo", "safebench.report.build",
-           "safebench.report.figures"]
+# what a training run imports, by the fork server before it forks any child (an ImportError is skipped there, any
+# other error ends it); ``tasks`` (and mujoco with it) only when MUJOCO_GL is unset: a value that cannot load is the
+# CLI's to handle (safebench.gl_setup), in the child
+PRELOAD = ["torch._dynamo", "scipy.signal", "safebench.cli", "algorithms.core.trust_region", "algorithms.core.first_order",
+           "algorithms.cpo", "safebench.report.build", "safebench.report.figures"]
+PRELOAD_WITH_GL = ["tasks", "safebench.trainer"]
+
+
+def preload() -> list[str]:
+    """The modules the fork server imports, given this process's environment."""
+    return PRELOAD + ([] if os.environ.get("MUJOCO_GL") else PRELOAD_WITH_GL)
 
 
 def run_module(module: str, args: list[str], cwd: str, env: dict[str, str], stdout_path: str, stderr_path: str
@@ -48,7 +57,10 @@ def run_module(module: str, args: list[str], cwd: str, env: dict[str, str], stdo
     except BaseException:  # noqa: BLE001  (what the interpreter would print and exit with)
         traceback.print_exc()
         code = 1
-    atexit._run_exitfuncs()  # multiprocessing ends its children with os._exit: run them as an interpreter would
+    # multiprocessing ends its children with os._exit: first what an interpreter does at exit
+    threading._shutdown()  # wait for non-daemon threads
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
+    ctypes.CDLL(None).fflush(None)  # C-level buffers (MuJoCo, torch)
     os._exit(code)

@@ -161,16 +161,15 @@ def test_time_left_counts_the_runs_that_can_go_side_by_side():
 def test_every_sweep_plans_its_jobs_under_its_lock_and_a_later_sweep_adds_to_the_plan(tmp_path, monkeypatch):
     """The plan is written by the sweep that holds the folder (no second command can rewrite it between the
     plan and the sweep); a resume of some jobs with a larger budget updates those and keeps the others."""
-    from safebench import cli
+    from safebench import cli, run_lock
     from safebench.run_end import SWEEP_JOBS_VARIABLE
-    from safebench.run_lock import LOCK_FILE
 
     runs = tmp_path / "runs"
     monkeypatch.setenv(SWEEP_JOBS_VARIABLE, "0")  # restored after the test
     seen = []
 
     def jobs_start():  # in place of Hydra's launcher: what the jobs would find when they start
-        seen.append(((runs / LOCK_FILE).is_file(), json.loads((runs / PLAN_FILE).read_text())["runs"]))
+        seen.append((runs.absolute() in run_lock._held, json.loads((runs / PLAN_FILE).read_text())["runs"]))
 
     monkeypatch.setattr(cli, "run", jobs_start)
     cli.start(["-m", "+algo=cpo,trpo", "+task=point_circle", "seed=0,1", "train.total_steps=4000",
@@ -185,3 +184,25 @@ def test_every_sweep_plans_its_jobs_under_its_lock_and_a_later_sweep_adds_to_the
         ("cpo", 0, 4000), ("cpo", 1, 8000), ("trpo", 0, 4000), ("trpo", 1, 4000)]
     assert [(r.algo, r.seed, r.total_steps) for r in collect(runs)] == [
         ("cpo", 0, 4000), ("cpo", 1, 8000), ("trpo", 0, 4000), ("trpo", 1, 4000)]
+    assert not run_lock._held  # released when the sweep ended
+
+    # Hydra's print-and-exit flags, in any spelling, plan nothing
+    (runs / PLAN_FILE).unlink()
+    for flag in (["--cfg=job"], ["-cjob"], ["--info=config"]):
+        monkeypatch.setattr(cli, "run", lambda: None)
+        cli.start(["-m", *flag, "+algo=cpo", "+task=point_circle", f"hydra.sweep.dir={runs}"])
+        assert not (runs / PLAN_FILE).exists()
+
+
+def test_a_plan_that_cannot_be_written_is_one_message_and_releases_the_sweep_lock(tmp_path, monkeypatch, capsys):
+    from helpers import run_cli_in_process
+
+    from safebench import run_lock
+
+    runs = tmp_path / "runs"
+    (runs / PLAN_FILE).mkdir(parents=True)  # a folder where the plan goes
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process("-m", "+algo=cpo", "+task=point_circle", f"hydra.sweep.dir={runs}", capsys=capsys)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"Cannot write the sweep's plan {runs / PLAN_FILE}" in " ".join(result.stderr.split())
+    assert not run_lock._held
