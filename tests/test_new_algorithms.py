@@ -47,21 +47,29 @@ NEW = [
     New("saute", Saute, None),
     New("rcpo", RCPO, "lagrange_multiplier"),
 ]
+HALVES = 2  # the algorithms run as two sweeps, each on one test worker (an xdist group), side by side
 PARAMS = [pytest.param(new, id=new.name) for new in NEW]
+SWEEP_PARAMS = [pytest.param(new, id=new.name, marks=pytest.mark.xdist_group(f"new_algorithms_sweep{i % HALVES}"))
+                for i, new in enumerate(NEW)]
+_sweeps: dict[int, object] = {}  # half -> its sweep folder, built once per test process
 
 
-@pytest.fixture(scope="module")
-def sweep(tmp_path_factory):
-    """One multirun, as docs/adding_an_algorithm.md compares a new algorithm with CPO."""
-    root = tmp_path_factory.mktemp("sweep")
-    result = run_cli("-m", f"+algo=cpo,{','.join(new.name for new in NEW)}", "+task=point_circle", "seed=0", "train.total_steps=2000",
-                     "train.batch_size=1000", "train.num_envs=2", f"hydra.sweep.dir={root}", cwd=root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root
+@pytest.fixture
+def sweep(tmp_path_factory, new):
+    """The multirun of this algorithm's half of NEW, as docs/adding_an_algorithm.md compares a new algorithm with
+    CPO (the first half runs CPO as well)."""
+    half = NEW.index(new) % HALVES
+    if half not in _sweeps:
+        root = tmp_path_factory.mktemp(f"sweep{half}")
+        names = ["cpo"] * (half == 0) + [n.name for n in NEW[half::HALVES]]
+        result = run_cli("-m", f"+algo={','.join(names)}", "+task=point_circle", "seed=0", "train.total_steps=2000",
+                         "train.batch_size=1000", "train.num_envs=2", f"hydra.sweep.dir={root}", cwd=root)
+        assert result.returncode == 0, result.stderr[-3000:]
+        _sweeps[half] = root
+    return _sweeps[half]
 
 
-@pytest.mark.xdist_group("new_algorithms_sweep")  # one worker builds the module fixture, once
-@pytest.mark.parametrize("new", PARAMS)
+@pytest.mark.parametrize("new", SWEEP_PARAMS)  # each half's tests on one worker, which builds its sweep once
 def test_runs_through_the_cli_and_logs_kl_entropy_and_multipliers(sweep, new):
     (path,) = (sweep / "point_circle" / new.name).rglob("progress.csv")  # <algo>/[<other overrides>/]seed0
     progress = pd.read_csv(path)
