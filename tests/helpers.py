@@ -36,10 +36,11 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None
     asked). It is forked from a server that has imported torch and the rest once (``preloaded_cli``), unless ``env``
     sets variables, which may take effect at import, or the sweep has a launcher of its own: then it is a new
     interpreter."""
-    full_env = dict(os.environ, PYTHONWARNINGS="ignore", **(env or {}))
+    argv = cli_argv(*args)
     if env or any(arg.lstrip("+").startswith("hydra/launcher=") for arg in args):  # joblib hangs in a forked child
-        return subprocess.run(cli_argv(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
-    return run_module("safebench", *cli_argv(*args)[3:], cwd=cwd, timeout=timeout)
+        full_env = dict(os.environ, PYTHONWARNINGS="ignore", **(env or {}))
+        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    return run_module("safebench", *argv[3:], cwd=cwd, timeout=timeout)  # argv: python -m safebench ARGS
 
 
 _fork_server = None

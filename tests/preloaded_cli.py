@@ -51,9 +51,10 @@ def run_module(module: str, args: list[str], cwd: str, env: dict[str, str], stdo
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     except SystemExit as exit_:
-        code = 0 if exit_.code is None else exit_.code if isinstance(exit_.code, int) else 1
-        if not isinstance(exit_.code, int) and exit_.code is not None:
-            print(exit_.code, file=sys.stderr)
+        code = exit_.code or 0
+        if not isinstance(code, int):  # sys.exit("message"): printed, status 1
+            print(code, file=sys.stderr)
+            code = 1
     except BaseException:  # noqa: BLE001  (what the interpreter would print and exit with)
         traceback.print_exc()
         code = 1
