@@ -119,6 +119,20 @@ def _worker(env_fn, lo: int, hi: int, num_costs: int, policy: GaussianPolicy, in
         conn.close()
 
 
+def _worker_context(env_fn: Callable[[], gym.Env]) -> mp.context.BaseContext:
+    """Workers forked from multiprocessing's fork server, which imports torch, the sampler and the environment's
+    module once: a spawned worker imported them itself, seconds of CPU each. The server is started (by the first
+    worker's start) inside ``children_ignore_ctrl_c``, so it and every worker forked from it keep SIGINT blocked
+    until ``_worker`` ignores it, as spawned workers did. It lives as long as this process and serves later
+    collectors too (it keeps the modules of its first start). Where there is no fork server (Windows), they spawn."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    env_module = getattr(getattr(env_fn, "func", env_fn), "__module__", None)  # a partial's function, or env_fn
+    ctx.set_forkserver_preload([__name__, *([env_module] if env_module else [])])
+    return ctx
+
+
 def _reattach(block: shared_memory.SharedMemory | None, name: str) -> shared_memory.SharedMemory:
     """Open the learner's (new) block; the learner alone unlinks it."""
     _close_block(block)
@@ -151,7 +165,7 @@ class ParallelRolloutCollector(RolloutCollector):
         self._slices = [(int(lo), int(min(hi, self.num_envs))) for lo, hi in zip(bounds[:-1], bounds[1:])]
         self._shared = SharedArrays()
         self._conns, self._processes, self._closed, self._busy = [], [], False, False
-        ctx = mp.get_context("spawn")
+        ctx = _worker_context(env_fn)
         resource_tracker.ensure_running()  # now: starting it unblocks SIGINT, which must stay blocked below
         for lo, hi in self._slices:
             parent, child = ctx.Pipe()

@@ -132,16 +132,20 @@ def test_resuming_a_complete_run_leaves_its_manifest_and_curve_alone(tmp_path):
     assert (tmp_path / "progress.csv").read_text() == progress
 
 
-def children_of(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (from /proc)."""
-    found = []
+def descendants_of(pid: int) -> list[int]:
+    """Processes below ``pid`` (from /proc): the env workers are forked from multiprocessing's fork server, a child
+    of the run's process."""
+    parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
     return found
 
 
@@ -159,8 +163,8 @@ def test_ctrl_c_stops_a_run_with_workers_cleanly_and_it_resumes(tmp_path):
         while time.time() < deadline and not (progress.exists() and len(progress.read_text().splitlines()) > 2):
             time.sleep(0.05)
         assert '"env_workers": 2' in (run_dir / "manifest.json").read_text()
-        workers = children_of(process.pid)
-        assert len(workers) >= 2  # the two env workers (and multiprocessing's resource tracker)
+        workers = descendants_of(process.pid)
+        assert len(workers) >= 4  # the two env workers, the fork server they came from, the resource tracker
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
         output = stdout + stderr
@@ -205,9 +209,9 @@ def test_ctrl_c_during_start_up_is_one_message_without_a_resume_hint(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     with group_killed_afterwards(process):
         deadline = time.time() + 120
-        while time.time() < deadline and len(children_of(process.pid)) < 2:
+        while time.time() < deadline and len(descendants_of(process.pid)) < 2:  # the resource tracker, fork server
             time.sleep(0.01)
-        workers = children_of(process.pid)
+        workers = descendants_of(process.pid)
         assert not (run_dir / "progress.csv").exists(), "the run got past its start-up"
         os.killpg(process.pid, signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
