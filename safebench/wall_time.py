@@ -23,13 +23,18 @@ import json
 import sys
 from pathlib import Path
 
+from omegaconf import DictConfig
+
 FIGURE_1 = ("paper_fig1_point", "paper_fig1_ant")
 
 
-@functools.lru_cache(maxsize=None)  # composing is ~50 ms a job; an experiment's jobs do not change within a process
+@functools.lru_cache(maxsize=None)  # an experiment's jobs do not change within a process
 def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
     """(task, arm label) -> {"algo": algo.name, "budgets": [train.total_steps of each job]}, every job of
-    ``+experiment=NAME`` composed as the sweep composes it (experiment-level budgets and variants included)."""
+    ``+experiment=NAME`` composed as the sweep composes it (experiment-level budgets and variants included).
+
+    Jobs that differ only in ``seed=`` are composed once (a composition takes a third of a second on a slow
+    core): the seed is a leaf value that selects no config group."""
     from hydra.utils import get_class
 
     from safebench.cli import _combinations, _compose
@@ -37,8 +42,10 @@ def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
     from safebench.report.run_loading import algo_label
 
     groups: dict[tuple[str, str], dict] = {}
+    composed: dict[tuple[str, ...], DictConfig] = {}
     for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config"):
-        cfg = _compose(job)
+        key = tuple(override for override in job if not override.startswith("seed="))
+        cfg = composed[key] if key in composed else composed.setdefault(key, _compose(job))
         group = groups.setdefault((str(cfg.task.name), algo_label(cfg.algo)), {
             "algo": str(cfg.algo.name), "budgets": [], "off_policy": learns_from_replay(get_class(cfg.algo._target_))})
         group["budgets"].append(int(cfg.train.total_steps))
