@@ -150,6 +150,15 @@ def makespan(seconds: list[float], parallel: int) -> float:
     return max(slots)
 
 
+def experiment_folder(directory: Path) -> Path:
+    """``directory``, or the one folder just below it that holds a plan (a figure's folder keeps its experiment in
+    ``runs/``): without the plan, runs would count against the budgets they started with, not an extended one."""
+    if (directory / PLAN_FILE).is_file():
+        return directory
+    below = sorted(directory.glob(f"*/{PLAN_FILE}"))
+    return below[0].parent if len(below) == 1 else directory
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit status 0 with the status printed, 2 when DIR is not a directory."""
     parser = argparse.ArgumentParser(prog="python -m safebench.status",
@@ -162,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from safebench.errors import SafebenchError
 
+    folder = experiment_folder(args.dir)
+    if folder != args.dir:
+        print(f"reading {folder}: the experiment whose plan.json lies below {args.dir}")
     try:
-        runs = collect(args.dir)
+        runs = collect(folder)
     except SafebenchError as error:
         print(f"safebench.status: error: {error}", file=sys.stderr)
         return 2

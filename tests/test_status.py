@@ -206,3 +206,18 @@ def test_a_plan_that_cannot_be_written_is_one_message_and_releases_the_sweep_loc
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert f"Cannot write the sweep's plan {runs / PLAN_FILE}" in " ".join(result.stderr.split())
     assert not run_lock._held
+
+
+def test_a_figure_folder_is_read_through_the_plan_of_its_runs_folder(tmp_path, capsys):
+    """reproduce_figure.sh keeps the experiment in FIGURE/runs: status FIGURE must count the extended budget of
+    runs/plan.json, not each run's first one (it said 3 of 3 complete here, against 0 of 3)."""
+    from safebench.status import main
+
+    runs = tmp_path / "figure" / "runs"
+    for seed in (0, 1, 2):
+        fake_run(runs, seed, 1000, 1000, True)
+    write_plan(runs, 3500, "train.total_steps=3500")
+    assert main([str(tmp_path / "figure")]) == 0
+    printed = capsys.readouterr().out
+    assert f"reading {runs}" in printed and "runs complete: 0 / 3" in printed
+    assert "env steps: 3,000 / 10,500" in printed
