@@ -21,6 +21,14 @@ def pytest_configure(config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def preloaded_fork_server() -> None:
+    """Started before any test, so that its modules are the commands' (helpers.fork_server)."""
+    from helpers import fork_server
+
+    fork_server()
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

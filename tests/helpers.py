@@ -22,8 +22,9 @@ REPO = Path(__file__).resolve().parent.parent
 def cli_argv(*args: str) -> list[str]:
     """The command line of ``python -m safebench ARGS``, sampling in this process unless ARGS set ``train.workers``.
 
-    A single run's default (``train.workers=auto``) starts one worker process per core, and each imports torch:
-    that doubled the CPU time of a tiny test run (12 s instead of 5.5 s) for batches that are the same bit for bit
+    A single run's default (``train.workers=auto``) starts one worker process per core and a fork server that
+    imports torch for them: with spawned workers, each importing torch, that doubled the CPU time of a tiny test
+    run (12 s instead of 5.5 s), for batches that are the same bit for bit
     (``tests/test_rollout_workers.py``). The tests of the workers themselves set ``train.workers``, and
     ``test_tiny_run_writes_the_whole_run_directory`` keeps the default (``train.workers=auto``)."""
     single_run = not any(arg.startswith("-") for arg in args)  # not a multirun (one core per job already) or --help
@@ -46,12 +47,12 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None
 _fork_server = None
 
 
-def run_module(module: str, *args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m MODULE ARGS`` in a child of the fork server (``preloaded_cli``: torch and the rest already
-    imported), with this process's environment and PYTHONWARNINGS=ignore; reported as subprocess.run would report
-    it, TimeoutExpired included."""
+def fork_server():
+    """This process's multiprocessing fork server, started now with ``preloaded_cli``'s modules. Env workers fork
+    from the same one (one per process): started first by a collector, it would hold only the sampler's modules,
+    and every command the suite runs would import the rest (conftest starts it when a test process starts)."""
     import multiprocessing
-    import tempfile
+    import multiprocessing.forkserver
 
     import preloaded_cli
 
@@ -59,11 +60,23 @@ def run_module(module: str, *args: str, cwd: Path = REPO, timeout: float = 300) 
     if _fork_server is None:
         _fork_server = multiprocessing.get_context("forkserver")
         _fork_server.set_forkserver_preload(preloaded_cli.preload())
+        multiprocessing.forkserver.ensure_running()
+    return _fork_server
+
+
+def run_module(module: str, *args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m MODULE ARGS`` in a child of the fork server (``preloaded_cli``: torch and the rest already
+    imported), with this process's environment and PYTHONWARNINGS=ignore; reported as subprocess.run would report
+    it, TimeoutExpired included."""
+    import tempfile
+
+    import preloaded_cli
+
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     command = ["python", "-m", module, *args]
     with tempfile.TemporaryDirectory() as folder:
         out, err = Path(folder, "stdout"), Path(folder, "stderr")
-        child = _fork_server.Process(target=preloaded_cli.run_module,
+        child = fork_server().Process(target=preloaded_cli.run_module,
                                      args=(module, list(args), str(cwd), env, str(out), str(err)))
         child.start()
         child.join(timeout)
