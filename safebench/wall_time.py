@@ -8,8 +8,9 @@ The wall time a figure's sweep takes on the machine the bench lines were measure
 with ``runs`` the seeds of the experiment's sweep (``conf/experiment/NAME.yaml``, or ``--seeds``),
 ``total_steps`` each job's budget as the sweep composes it (the task's, or the experiment's), and the bench's end-to-end rate of that
 task and algorithm at the task's batch (a bench run uses every core for one run; a sweep keeps every
-core busy too, one run after another or side by side). An algorithm without a bench line of its own
-takes the task's CPO figure (its line says so): the update is a small share of an iteration.
+core busy too, one run after another or side by side). A trust-region algorithm without a bench line of
+its own takes the task's CPO figure (its line says so): its update, like CPO's, is a small share of an
+iteration. Every other algorithm needs its own line (``Algorithm.update_costs_like_cpo``).
 
 Prints one JSON line per task and algorithm, then one per experiment and one for the total. The
 figures are only as good as the bench lines: measure them on an idle machine.
@@ -46,8 +47,10 @@ def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
     for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config"):
         key = tuple(override for override in job if not override.startswith("seed="))
         cfg = composed[key] if key in composed else composed.setdefault(key, _compose(job))
+        cls = get_class(cfg.algo._target_)
         group = groups.setdefault((str(cfg.task.name), algo_label(cfg.algo)), {
-            "algo": str(cfg.algo.name), "budgets": [], "off_policy": learns_from_replay(get_class(cfg.algo._target_))})
+            "algo": str(cfg.algo.name), "budgets": [], "off_policy": learns_from_replay(cls),
+            "like_cpo": bool(getattr(cls, "update_costs_like_cpo", False))})
         group["budgets"].append(int(cfg.train.total_steps))
     return groups
 
@@ -77,18 +80,20 @@ def read_rates(lines: list[str]) -> dict[tuple[str, str], dict]:
             for key, e in runs.items() if e["rate"]}
 
 
-def rate_for(rates: dict[tuple[str, str], dict], task: str, algo: str, off_policy: bool) -> tuple[dict, str]:
-    """The bench figures for (task, algo) and whose they are: an on-policy algorithm without a line takes its
-    task's CPO figure (sampling dominates); an off-policy one, whose gradient steps are nearly all of its time,
-    its own figure on another task."""
+def rate_for(rates: dict[tuple[str, str], dict], task: str, algo: str, off_policy: bool,
+             like_cpo: bool = False) -> tuple[dict, str]:
+    """The bench figures for (task, algo) and whose they are: a trust-region algorithm without a line takes its
+    task's CPO figure (sampling dominates both); an off-policy one, whose gradient steps are nearly all of its
+    time, its own figure on another task. A first-order one needs its own line: at the point tasks' paper batch
+    PPO-Lagrangian's 40 epochs of 64-sample Adam steps took 20 times as long as the sampling."""
     if (task, algo) in rates:
         return rates[task, algo], algo
-    if not off_policy and (task, "cpo") in rates:
+    if like_cpo and (task, "cpo") in rates:
         return rates[task, "cpo"], "cpo"
     other = sorted(t for t, a in rates if a == algo) if off_policy else []
     if other:
         return rates[other[0], algo], f"{algo} on {other[0]}"
-    wanted = f"+task={task} +algo={algo}" + ("" if off_policy else " (or +algo=cpo)")
+    wanted = f"+task={task} +algo={algo}" + (" (or +algo=cpo)" if like_cpo else "")
     raise LookupError(f"no end_to_end_steps_per_s line for task {task} and {algo}: run python -m safebench.bench "
                      f"{wanted} and pass its output")
 
@@ -102,7 +107,7 @@ def wall_times(rates: dict[tuple[str, str], dict], experiments: list[str],
         for (task, label), jobs in experiment_jobs(experiment).items():
             algo = jobs["algo"]
             runs = seeds.get(task, len(jobs["budgets"]))
-            rate, source = rate_for(rates, task, algo, jobs["off_policy"])
+            rate, source = rate_for(rates, task, algo, jobs["off_policy"], jobs["like_cpo"])
             steps = round(runs * sum(jobs["budgets"]) / len(jobs["budgets"]))
             seconds = steps / rate["steps_per_s"] / (1.0 - rate["evaluation_fraction"])
             hours_of_experiment += seconds / 3600

@@ -73,7 +73,9 @@ def test_a_task_without_bench_lines_is_named(tmp_path, capsys):
 def test_off_policy_algorithms_never_take_cpos_rate(tmp_path, capsys):
     """Their gradient steps are nearly all of their time: their own rate on another task, else a clear refusal."""
     lines = (bench_lines("point_circle", 20_000.0) + bench_lines("point_gather", 20_000.0)
-             + bench_lines("point_circle", 80.0, algo="sac_lagrangian"))
+             + bench_lines("point_circle", 80.0, algo="sac_lagrangian")
+             + [line for task in ("point_circle", "point_gather")
+                for line in bench_lines(task, 1_000.0, algo="ppo_lagrangian")])
     path = tmp_path / "bench.jsonl"
     path.write_text("\n".join(lines))
     with pytest.raises(SystemExit) as exit_:
@@ -87,4 +89,26 @@ def test_off_policy_algorithms_never_take_cpos_rate(tmp_path, capsys):
     gather = rows["point_gather", "sac_lagrangian"]
     assert gather["rate_of_algo"] == "sac_lagrangian on point_circle" and gather["runs"] == 3
     assert gather["value"] == pytest.approx(3 * 300_000 / 80.0 / 3600)
-    assert rows["point_gather", "ppo_lagrangian"]["rate_of_algo"] == "cpo"
+    assert rows["point_gather", "ppo_lagrangian"]["rate_of_algo"] == "ppo_lagrangian"
+
+
+def test_only_trust_region_algorithms_take_cpos_rate(tmp_path, capsys):
+    """TRPO's update costs about CPO's; PPO-Lagrangian's epochs of minibatch steps can cost 20 times the sampling,
+    so its estimate needs a bench line of its own."""
+    path = tmp_path / "bench.jsonl"
+    path.write_text("\n".join(bench_lines("point_circle", 20_000.0) + bench_lines("point_gather", 20_000.0)))
+    with pytest.raises(SystemExit) as exit_:
+        main([str(path), "--experiment", "all_algorithms"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert exit_.value.code == 2 and "+algo=cup" in err and "or +algo=cpo" not in err  # the first first-order one
+    lines = bench_lines("point_circle", 20_000.0) + bench_lines("point_gather", 20_000.0)
+    first_order = ["cup", "focops", "ipo", "p3o", "pid_lagrangian", "ppo_lagrangian", "rcpo", "saute"]
+    for algo in first_order:
+        lines += bench_lines("point_circle", 1_000.0, algo=algo) + bench_lines("point_gather", 1_000.0, algo=algo)
+    path.write_text("\n".join(lines))
+    main([str(path), "--experiment", "all_algorithms"])
+    rows = {(r["task"], r["algo"]): r for r in map(json.loads, capsys.readouterr().out.splitlines()) if "task" in r}
+    assert {algo for (task, algo), row in rows.items() if row["rate_of_algo"] == "cpo"} == {
+        "cpo", "crpo", "fixed_penalty(beta=1)", "lagrangian", "pcpo", "trpo"}
+    assert all(rows[task, algo]["rate_of_algo"] == algo for task in ("point_circle", "point_gather")
+               for algo in first_order)

@@ -24,6 +24,9 @@ class Algorithm(abc.ABC):
 
     policy: GaussianPolicy
     max_constraints: int | None = None  # None: any number of simultaneous constraints
+    # True where an update costs about CPO's (one trust-region step per batch), so that a wall-time estimate may
+    # take CPO's bench rate; epochs of minibatch steps can cost far more than the sampling (safebench.wall_time)
+    update_costs_like_cpo: bool = False
 
     @classmethod
     def constraint_limits(cls, cost_limit: float | Sequence[float]) -> list[float]:

@@ -23,6 +23,8 @@ from algorithms.core.mlp import flat_grad, flat_params, set_flat_params
 class TrustRegionAlgorithm(ActorCritic):
     """TRPO-style update with a cost critic; the base of every trust-region method here."""
 
+    update_costs_like_cpo = True  # one conjugate-gradient step and line search per batch
+
     def __init__(
         self,
         *args,
