@@ -3,7 +3,8 @@
 Reads DIR/plan.json (every sweep into DIR adds its jobs to it before it starts; without it the runs found are
 the total) and every run directory below DIR: a run is done when its summary.json says complete, and has
 done the env steps of its last progress.csv row. The time left comes from the rate each task's runs
-reached in DIR, one run at a time (``--parallel N`` when N run side by side at that rate each).
+reached in DIR, one run at a time (``--parallel N`` when N run side by side at that rate each). A figure's
+folder (``results/NAME``, whose experiment lies in ``runs/``) is read through the plan below it.
 """
 
 from __future__ import annotations
