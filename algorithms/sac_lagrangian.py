@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from algorithms.core.off_policy import OffPolicyLagrangian, adam
+from algorithms.core.fused_adam import fused_adam
+from algorithms.core.off_policy import OffPolicyLagrangian
 from algorithms.core.replay_buffer import Transitions
 from algorithms.core.mlp import build_mlp
 
@@ -61,7 +62,7 @@ class SACLagrangian(OffPolicyLagrangian):
                  target_entropy: float | None = None, alpha_lr: float = 3e-4, **common) -> None:
         super().__init__(obs_dim, act_dim, cost_limit, seed, **common)
         self.policy = SquashedGaussianActor(obs_dim, act_dim, self.hidden_sizes, self.activation, self.network_init)
-        self.actor_optimizer = adam(self.policy.parameters(), lr=actor_lr)
+        self.actor_optimizer = fused_adam(self.policy.parameters(), lr=actor_lr)
         self.auto_alpha = bool(auto_alpha)
         self.target_entropy = float(-act_dim if target_entropy is None else target_entropy)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha)))

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from algorithms.core.off_policy import OffPolicyLagrangian, adam, soft_update
+from algorithms.core.fused_adam import fused_adam
+from algorithms.core.off_policy import OffPolicyLagrangian, soft_update
 from algorithms.core.replay_buffer import Transitions
 from algorithms.core.mlp import build_mlp
 
@@ -54,7 +55,7 @@ class TD3Lagrangian(OffPolicyLagrangian):
         super().__init__(obs_dim, act_dim, cost_limit, seed, **common)
         self.policy = DeterministicActor(obs_dim, act_dim, self.hidden_sizes, self.activation, self.network_init)
         self.target_policy = copy.deepcopy(self.policy)
-        self.actor_optimizer = adam(self.policy.parameters(), lr=actor_lr)
+        self.actor_optimizer = fused_adam(self.policy.parameters(), lr=actor_lr)
         self.exploration_noise, self.policy_noise, self.policy_noise_clip = \
             exploration_noise, policy_noise, policy_noise_clip
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import algorithms.core.off_policy as off_policy
+from algorithms.core.fused_adam import fused_adam
 import algorithms.sac_lagrangian as sac_module
 import algorithms.td3_lagrangian as td3_module
 from algorithms.core.grad_clip import clip_grad_norm_
@@ -89,7 +90,7 @@ def test_fused_adam_stays_within_rounding_of_the_for_loop():
     a few ulps), their moments within float32 rounding."""
     net = build_mlp(11, 1, [64, 64], "relu")
     twin = copy.deepcopy(net)
-    fast, plain = off_policy.adam(net.parameters(), lr=3e-4), plain_adam(twin.parameters(), lr=3e-4)
+    fast, plain = fused_adam(net.parameters(), lr=3e-4), plain_adam(twin.parameters(), lr=3e-4)
     assert fast.param_groups[0]["fused"] and not plain.param_groups[0]["fused"]
     generator = torch.Generator().manual_seed(1)
     for _ in range(100):
@@ -191,7 +192,7 @@ def use_plain_pieces(monkeypatch, adam_too: bool) -> None:
     monkeypatch.setattr(off_policy, "clip_grad_norm_", torch.nn.utils.clip_grad_norm_)  # every clip is there
     for module in (off_policy, sac_module, td3_module):
         if adam_too:
-            monkeypatch.setattr(module, "adam", plain_adam)
+            monkeypatch.setattr(module, "fused_adam", plain_adam)
 
 
 @pytest.mark.parametrize("cls,params,constraints", CASES)

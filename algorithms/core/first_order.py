@@ -19,6 +19,7 @@ import torch
 
 from algorithms.core.actor_critic import ActorCritic, UpdateData
 from algorithms.core.fisher_vector_product import mean_kl
+from algorithms.core.fused_adam import fused_adam
 from algorithms.core.grad_clip import clip_grad_norm_
 
 
@@ -85,7 +86,7 @@ class FirstOrderAlgorithm(ActorCritic):
         self.update_epochs, self.minibatch_size = int(update_epochs), int(minibatch_size)
         self.target_kl, self.clip_ratio = float(target_kl), float(clip_ratio)
         self.max_grad_norm, self.entropy_coef = float(max_grad_norm), float(entropy_coef)
-        self.policy_optimizer = torch.optim.Adam(self.policy.parameters(), lr=policy_lr)
+        self.policy_optimizer = fused_adam(self.policy.parameters(), lr=policy_lr)  # thousands of steps an update
         if lr_schedule not in ("constant", "linear"):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {lr_schedule!r}")
         if lr_schedule == "linear" and not lr_schedule_steps:

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from algorithms.core.base import Algorithm
+from algorithms.core.fused_adam import fused_adam
 from algorithms.core.grad_clip import clip_grad_norm_
 from algorithms.core.replay_buffer import Transitions
 from algorithms.core.mlp import build_mlp
@@ -53,13 +54,6 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
         raise ValueError("soft_update needs two networks of one architecture")
     with torch.no_grad():
         torch._foreach_lerp_(targets, sources, tau)
-
-
-def adam(params, lr: float) -> torch.optim.Adam:
-    """torch's Adam with its fused kernel: one pass over each tensor, where the default for-loop runs some ten
-    elementwise ops per tensor (the critics' step was about a tenth of a gradient step). The same update,
-    rounded differently: parameters within a few float32 ulps of the for-loop's (tested to tolerance)."""
-    return torch.optim.Adam(params, lr=lr, fused=True)
 
 
 def td_target(rewards: torch.Tensor, next_values: torch.Tensor, terminated: torch.Tensor,
@@ -96,7 +90,7 @@ class OffPolicyLagrangian(Algorithm):
         self.target_reward_critic = copy.deepcopy(self.reward_critic)
         self.target_cost_critics = copy.deepcopy(self.cost_critics)
         critic_params = [*self.reward_critic.parameters(), *self.cost_critics.parameters()]
-        self.critic_optimizer = adam(critic_params, lr=critic_lr)
+        self.critic_optimizer = fused_adam(critic_params, lr=critic_lr)
         self.lagrange = LagrangeMultiplier(lambda_init, lambda_lr, lambda_optimizer, lambda_max,
                                            count=self.num_constraints)
         self.recent_costs: deque[np.ndarray] = deque(maxlen=int(cost_window))
