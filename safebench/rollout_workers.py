@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Callable
 from multiprocessing import resource_tracker, shared_memory
@@ -123,9 +124,12 @@ def _worker_context(env_fn: Callable[[], gym.Env]) -> mp.context.BaseContext:
     """Workers forked from multiprocessing's fork server, which imports torch, the sampler and the environment's
     module once: a spawned worker imported them itself, seconds of CPU each. The server is started (by the first
     worker's start) inside ``children_ignore_ctrl_c``, so it and every worker forked from it keep SIGINT blocked
-    until ``_worker`` ignores it, as spawned workers did. It lives as long as this process and serves later
-    collectors too (it keeps the modules of its first start). Where there is no fork server (Windows), they spawn."""
-    if "forkserver" not in mp.get_all_start_methods():
+    until ``_worker`` ignores it, as spawned workers did (a server that other code started first keeps its own
+    mask; the tests start theirs under the same block). A Ctrl-C meanwhile waits until the server has imported
+    them (seconds). It lives as long as this process and serves later collectors too, with the modules of its
+    first start. Off Linux the workers spawn: macOS forks badly once its system libraries are loaded, Windows
+    has no fork server."""
+    if not sys.platform.startswith("linux"):
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     env_module = getattr(getattr(env_fn, "func", env_fn), "__module__", None)  # a partial's function, or env_fn

@@ -10,7 +10,8 @@ with ``runs`` the seeds of the experiment's sweep (``conf/experiment/NAME.yaml``
 task and algorithm at the task's batch (a bench run uses every core for one run; a sweep keeps every
 core busy too, one run after another or side by side). A trust-region algorithm without a bench line of
 its own takes the task's CPO figure (its line says so): its update, like CPO's, is a small share of an
-iteration. Every other algorithm needs its own line (``Algorithm.update_costs_like_cpo``).
+iteration (``Algorithm.update_costs_like_cpo``). An off-policy one takes its own line on another task if
+that task has none; a first-order on-policy one needs its own line for the task.
 
 Prints one JSON line per task and algorithm, then one per experiment and one for the total. The
 figures are only as good as the bench lines: measure them on an idle machine.

@@ -56,11 +56,14 @@ def fork_server():
 
     import preloaded_cli
 
+    from safebench.interrupts import children_ignore_ctrl_c
+
     global _fork_server
     if _fork_server is None:
         _fork_server = multiprocessing.get_context("forkserver")
         _fork_server.set_forkserver_preload(preloaded_cli.preload())
-        multiprocessing.forkserver.ensure_running()
+        with children_ignore_ctrl_c():  # as the sampler starts its own: workers forked from it block SIGINT
+            multiprocessing.forkserver.ensure_running()
     return _fork_server
 
 

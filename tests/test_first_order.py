@@ -36,3 +36,24 @@ def test_minibatch_carries_cost_advantages_and_the_batch_scalars():
     assert first.mean_episode_length == data.mean_episode_length == 10
     every = torch.cat([batch.cost_advantages for batch in algo.seen])
     assert torch.equal(every.sort(dim=0).values, data.cost_advantages.T.sort(dim=0).values)  # each sample once
+
+
+def test_every_first_order_algorithm_steps_its_policy_with_fused_adam_and_resumes_with_it():
+    """Thousands of minibatch steps per update: the fused kernel (algorithms/core/fused_adam.py), kept by a resume."""
+    from hydra.utils import get_class
+
+    from safebench.cli import _compose
+    from safebench.config_validation import available
+    from safebench.trainer import build_algorithm
+
+    first_order = []
+    for name in available("algo"):
+        cfg = _compose([f"+algo={name}", "+task=point_circle"])
+        if issubclass(get_class(cfg.algo._target_), FirstOrderAlgorithm):
+            first_order.append(name)
+            algo = build_algorithm(cfg, obs_dim=3, act_dim=2)
+            assert algo.policy_optimizer.param_groups[0]["fused"], name
+            again = build_algorithm(cfg, obs_dim=3, act_dim=2)
+            again.policy_optimizer.load_state_dict(algo.policy_optimizer.state_dict())
+            assert again.policy_optimizer.param_groups[0]["fused"], name
+    assert len(first_order) >= 8

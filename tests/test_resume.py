@@ -209,7 +209,7 @@ def test_ctrl_c_during_start_up_is_one_message_without_a_resume_hint(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     with group_killed_afterwards(process):
         deadline = time.time() + 120
-        while time.time() < deadline and len(descendants_of(process.pid)) < 2:  # the resource tracker, fork server
+        while time.time() < deadline and len(descendants_of(process.pid)) < 3:  # resource tracker, fork server, worker
             time.sleep(0.01)
         workers = descendants_of(process.pid)
         assert not (run_dir / "progress.csv").exists(), "the run got past its start-up"

@@ -155,7 +155,9 @@ from safebench.sampler import make_collector
 if __name__ == "__main__":
     collector = make_collector(partial(tasks.make, "point_circle"), 4, GaussianPolicy(9, 2),
                                ObservationNormalizer((9,)), torch.Generator(), inference_batch=2, workers=2)
-    print(" ".join(str(p.pid) for p in collector._processes), flush=True)
+    import multiprocessing.forkserver
+    server = multiprocessing.forkserver._forkserver._forkserver_pid  # the workers' parent: it must go too
+    print(" ".join(str(pid) for pid in [*(p.pid for p in collector._processes), server]), flush=True)
     while True:
         collector.collect(200, [0, 1, 2, 3])
 """
@@ -177,7 +179,7 @@ def test_no_orphan_workers_after_ctrl_c_or_kill(tmp_path, sig):
                               start_new_session=True)
     with group_killed_afterwards(parent):
         pids = [int(p) for p in parent.stdout.readline().split()]
-        assert len(pids) == 2 and all(_alive(p) for p in pids)
+        assert len(pids) == 3 and all(_alive(p) for p in pids)  # two workers and their fork server
         time.sleep(0.5)
         parent.send_signal(sig)
         parent.wait(timeout=20)
