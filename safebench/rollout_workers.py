@@ -132,9 +132,14 @@ def _worker_context(env_fn: Callable[[], gym.Env]) -> mp.context.BaseContext:
     if not sys.platform.startswith("linux"):
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    env_module = getattr(getattr(env_fn, "func", env_fn), "__module__", None)  # a partial's function, or env_fn
+    env_module = _module_of(env_fn)
     ctx.set_forkserver_preload([__name__, *([env_module] if env_module else [])])
     return ctx
+
+
+def _module_of(env_fn: Callable[[], gym.Env]) -> str | None:
+    """The module that defines ``env_fn`` (a partial's function), which unpickling it in a worker imports."""
+    return getattr(getattr(env_fn, "func", env_fn), "__module__", None)
 
 
 def _reattach(block: shared_memory.SharedMemory | None, name: str) -> shared_memory.SharedMemory:
@@ -175,8 +180,16 @@ class ParallelRolloutCollector(RolloutCollector):
             parent, child = ctx.Pipe()
             process = ctx.Process(target=_worker, daemon=True, args=(
                 env_fn, lo, hi, self.num_costs, self.policy, self.inference_batch, (self.low, self.high), child))
-            with children_ignore_ctrl_c():
-                process.start()
+            try:
+                with children_ignore_ctrl_c():
+                    process.start()
+            except (EOFError, ConnectionError) as error:  # the fork server is gone: one of its imports failed
+                self.close()
+                raise EnvWorkerError(
+                    f"The env worker processes could not be started: the fork server that forks them exited "
+                    f"({type(error).__name__}: {error}) while importing the sampler and the environment's module "
+                    f"({_module_of(env_fn)}). Import that module in a plain python to see why, or sample in this "
+                    f"process with train.workers=0.") from error
             child.close()
             self._conns.append(parent)
             self._processes.append(process)

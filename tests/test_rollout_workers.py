@@ -193,3 +193,42 @@ def test_no_orphan_workers_after_ctrl_c_or_kill(tmp_path, sig):
         if sig == signal.SIGINT:
             stderr = parent.stderr.read()
             assert "KeyboardInterrupt" in stderr and "leaked" not in stderr, stderr
+
+
+BOOM = """
+import os
+if os.environ.get("BOOM_ON_IMPORT"):
+    raise RuntimeError("this module refuses to load in the fork server")
+
+import tasks
+
+
+def make():
+    return tasks.make("point_circle")
+"""
+
+BOOM_SCRIPT = """
+import os, sys, torch
+sys.path.insert(0, {repo!r})
+import boom  # imported here first; the fork server, started after the variable is set, fails on it
+from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
+from safebench.rollout_workers import EnvWorkerError, ParallelRolloutCollector
+if __name__ == "__main__":
+    os.environ["BOOM_ON_IMPORT"] = "1"
+    try:
+        ParallelRolloutCollector(boom.make, 4, GaussianPolicy(9, 2), ObservationNormalizer((9,)), torch.Generator(),
+                                 inference_batch=2)
+    except EnvWorkerError as error:
+        print("EnvWorkerError:", error)
+"""
+
+
+def test_a_fork_server_that_cannot_import_the_env_module_is_a_clear_error(tmp_path):
+    """Not an EOFError from multiprocessing's internals: what failed, where to look, and how to do without."""
+    (tmp_path / "boom.py").write_text(BOOM)
+    (tmp_path / "script.py").write_text(BOOM_SCRIPT.format(repo=str(REPO)))
+    result = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "EnvWorkerError: The env worker processes could not be started" in result.stdout, result.stdout
+    assert "(boom)" in result.stdout and "train.workers=0" in result.stdout
