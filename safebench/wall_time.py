@@ -47,7 +47,9 @@ def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
     composed: dict[tuple[str, ...], DictConfig] = {}
     for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config"):
         key = tuple(override for override in job if not override.startswith("seed="))
-        cfg = composed[key] if key in composed else composed.setdefault(key, _compose(job))
+        if key not in composed:
+            composed[key] = _compose(job)
+        cfg = composed[key]
         cls = get_class(cfg.algo._target_)
         group = groups.setdefault((str(cfg.task.name), algo_label(cfg.algo)), {
             "algo": str(cfg.algo.name), "budgets": [], "off_policy": learns_from_replay(cls),
