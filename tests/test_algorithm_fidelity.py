@@ -185,6 +185,25 @@ def test_default_config_follows_the_released_code():
     assert algo.critic_target_lambda == 1.0 and algo.policy_init == "glorot_uniform" and algo.min_std == 1e-6
 
 
+# the paper's Appendix 10.3.2 table: failure-prediction horizon T, predictor SGD steps per update, alpha;
+# Point-Gather: no cost shaping (Sec. 8.1: "due to that environment's short time horizon")
+PAPER_COST_SHAPING = {"point_circle": (5, 25, 1.0), "ant_circle": (20, 25, 1.0), "humanoid_circle": (20, 25, 1.0),
+                      "ant_gather": (20, 10, 0.01), "point_gather": None}
+
+
+@pytest.mark.parametrize("task", sorted(PAPER_COST_SHAPING))
+def test_cost_shaping_settings_follow_the_papers_table(task):
+    with initialize_config_dir(str(REPO / "conf"), version_base=None):
+        cfg = compose("config", overrides=["+algo=cpo", f"+task={task}"])
+    paper = PAPER_COST_SHAPING[task]
+    assert cfg.task.cost_shaping.in_paper is (paper is not None)
+    assert cfg.algo.cost_shaping is False  # off unless asked for (Figure 1's experiments ask)
+    if paper is not None:
+        algo = cfg.algo
+        assert (algo.cost_shaping_horizon, algo.cost_shaping_epochs, algo.cost_shaping_coeff) == paper
+        assert list(algo.cost_shaping_hidden_sizes) == [32]  # one hidden layer of 32 units, sigmoid output
+
+
 # ----------------------------------------------------------------------------- 6. initialisation
 def test_policy_starts_as_rllab_glorot_uniform_with_unit_std_and_a_std_floor():
     torch.manual_seed(0)

@@ -196,6 +196,25 @@ def test_fig1_experiment_through_the_cli_with_a_task_subset(tmp_path):
     assert len(pd.read_csv(run / "progress.csv")) == 2
 
 
+
+@pytest.mark.parametrize("experiment", ["paper_fig1_point", "paper_fig1_ant"])
+def test_fig1_experiments_shape_the_cost_where_the_paper_did(experiment):
+    """Figure 1 constrained C+ (paper Sec. 8.1) on every task but Point-Gather; cost-blind TRPO builds no shaper."""
+    from safebench.cli import _combinations, _compose
+    from safebench.trainer import build_algorithm
+
+    jobs = [job for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config")
+            if "seed=0" in job]
+    assert len(jobs) == 3 * len(EXPERIMENTS[experiment]["+task"].split(","))
+    for job in jobs:
+        cfg = _compose(job, "config")
+        assert cfg.algo.cost_shaping is (cfg.task.name != "point_gather"), job
+        shaper = build_algorithm(cfg, obs_dim=3, act_dim=2).cost_shaper
+        if cfg.algo.name == "trpo" or cfg.task.name == "point_gather":
+            assert shaper is None
+        else:  # the task's settings (the paper's Appendix 10.3.2 table)
+            assert (shaper.horizon, shaper.coeff) == (cfg.task.cost_shaping.horizon, cfg.task.cost_shaping.coeff)
+
 def test_cli_validates_every_job_of_an_experiment_before_running(tmp_path, capsys, monkeypatch):
     from helpers import run_cli_in_process
 
