@@ -181,8 +181,8 @@ def test_fig3_experiment_runs_each_beta_in_its_own_directory(tmp_path):
     assert config.train.batch_size == 1000  # the command line beats the smoke budget
     from safebench.report.run_loading import load_runs
 
-    assert sorted(run.algo for run in load_runs([sweep]).runs) == ["fixed_penalty(beta=1)",
-                                                                    "fixed_penalty(beta=50)"]
+    assert sorted(run.algo for run in load_runs([sweep]).runs) == ["fixed_penalty(beta=1, cost_shaping)",
+                                                                    "fixed_penalty(beta=50, cost_shaping)"]
 
 
 def test_fig1_experiment_through_the_cli_with_a_task_subset(tmp_path):
@@ -197,15 +197,16 @@ def test_fig1_experiment_through_the_cli_with_a_task_subset(tmp_path):
 
 
 
-@pytest.mark.parametrize("experiment", ["paper_fig1_point", "paper_fig1_ant"])
-def test_fig1_experiments_shape_the_cost_where_the_paper_did(experiment):
-    """Figure 1 constrained C+ (paper Sec. 8.1) on every task but Point-Gather; cost-blind TRPO builds no shaper."""
+@pytest.mark.parametrize("experiment,arms", [("paper_fig1_point", 3), ("paper_fig1_ant", 3), ("paper_fig3_penalty", 4)])
+def test_paper_experiments_shape_the_cost_where_the_paper_did(experiment, arms):
+    """Figure 1 constrained C+ (paper Sec. 8.1) on every task but Point-Gather, the fixed penalty weighs C+
+    (Sec. 8.3); cost-blind TRPO builds no shaper."""
     from safebench.cli import _combinations, _compose
     from safebench.trainer import build_algorithm
 
     jobs = [job for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config")
             if "seed=0" in job]
-    assert len(jobs) == 3 * len(EXPERIMENTS[experiment]["+task"].split(","))
+    assert len(jobs) == arms * len(EXPERIMENTS[experiment]["+task"].split(","))
     for job in jobs:
         cfg = _compose(job, "config")
         assert cfg.algo.cost_shaping is (cfg.task.name != "point_gather"), job

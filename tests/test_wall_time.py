@@ -27,7 +27,7 @@ def test_experiments_are_read_as_their_sweeps_compose_them():
     assert off["point_circle", "sac_lagrangian"]["budgets"] == [300_000] * 3
     assert off["point_circle", "cpo"]["budgets"] == [100 * 50_000] * 3
     penalty = experiment_jobs("paper_fig3_penalty")
-    assert penalty["point_circle", "fixed_penalty(beta=5)"]["algo"] == "fixed_penalty" and len(penalty) == 4
+    assert penalty["point_circle", "fixed_penalty(beta=5, cost_shaping)"]["algo"] == "fixed_penalty" and len(penalty) == 4
 
 
 def test_an_unknown_experiment_is_one_message(tmp_path, capsys):
