@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf, open_dict
 
-from safebench.trainer import build_components, config_identity, restore
+from checkpointed_run import load_checkpointed_run  # scripts/, beside this file
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -29,11 +28,7 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def main(run: Path, count: int = 3) -> None:
-    cfg = OmegaConf.load(run / ".hydra" / "config.yaml")
-    with open_dict(cfg):
-        cfg.train.workers, cfg.train.torch_threads, cfg.resume = 0, 1, True
-    parts = build_components(cfg)
-    state = restore(run, config_identity(cfg) | parts.identity, parts)
+    parts, state = load_checkpointed_run(run)
     print(f"{run}: checkpoint at update {state.epoch}", flush=True)
     found = []
     for k in range(count):

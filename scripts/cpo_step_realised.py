@@ -26,12 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf, open_dict
 
-from algorithms.core.conjugate_gradient import conjugate_gradient
 from algorithms.core.fisher_vector_product import mean_kl
 from algorithms.core.mlp import flat_params, set_flat_params
-from safebench.trainer import build_components, config_identity, restore
+from checkpointed_run import load_checkpointed_run  # scripts/, beside this file
 
 
 def episode_costs(parts, params: torch.Tensor, first_seed: int, repeats: int) -> np.ndarray:
@@ -54,11 +52,7 @@ def cost_gradient(algo, batch, lam: float):
 
 
 def main(run: Path, repeats: int = 2) -> None:
-    cfg = OmegaConf.load(run / ".hydra" / "config.yaml")
-    with open_dict(cfg):
-        cfg.train.workers, cfg.train.torch_threads, cfg.resume = 0, 1, True
-    parts = build_components(cfg)
-    state = restore(run, config_identity(cfg) | parts.identity, parts)
+    parts, state = load_checkpointed_run(run)
     start = flat_params(parts.algo.policy).clone()
     delta = parts.algo.max_kl
     print(f"{run}: checkpoint at update {state.epoch}; cost GAE lambda {parts.algo.cost_gae_lambda}", flush=True)
