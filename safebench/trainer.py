@@ -22,7 +22,7 @@ from algorithms.core.replay_buffer import ReplayBuffer
 from algorithms.core.rollout_batch import RolloutBatch
 from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from safebench.constraints import Constraints
-from safebench.errors import NonFiniteError
+from safebench.errors import CheckpointError, NonFiniteError
 from safebench.evaluation import Evaluator
 from safebench.off_policy import (
     EnvUnits,

@@ -5,7 +5,7 @@ import re
 import subprocess
 
 import pytest
-from helpers import REPO, run_module
+from helpers import run_module
 
 FIGURES = {"raw_physics_steps_per_s", "sampling_steps_per_s", "sampling_over_raw_physics",
            "update_fraction_of_iteration", "end_to_end_steps_per_s", "end_to_end_over_raw_physics",

@@ -72,6 +72,22 @@ def test_resumed_run_continues_the_uninterrupted_curve_in_process(tmp_path):
     assert set(ON_POLICY_COLUMNS) | set(OFF_POLICY_COLUMNS) <= set(progress.columns), sorted(progress.columns)
 
 
+def test_checkpoint_without_the_environments_is_refused_with_a_message(tmp_path):
+    """A checkpoint of the older format (no environments, so no exact continuation) is a CheckpointError naming
+    the way out, not a crash."""
+    from safebench.errors import CheckpointError
+    from safebench.trainer import train
+
+    args = ["+algo=sac_lagrangian", *TINY, "train.checkpoint_every=1", "eval.every=0", "hydra.job.chdir=false"]
+    train(_compose([*args, "train.total_steps=600"]), tmp_path / "run")
+    path = checkpoint_path(tmp_path / "run")
+    state = torch.load(path, weights_only=False)
+    del state["environments"]
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="older safebench.*manifest.json.*overwrite=true"):
+        train(_compose([*args, "train.total_steps=1200", "resume=true"]), tmp_path / "run")
+
+
 def test_episodes_run_on_across_windows():
     """No episode is cut where a progress.csv row ends: every env step belongs to an episode that either finished
     in one of the windows or is still running (windows of 150 steps per env; episodes of 51-65)."""

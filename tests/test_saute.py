@@ -13,7 +13,7 @@ from helpers import run_cli
 import tasks
 from algorithms.core.observation_normalizer import ObservationNormalizer
 from algorithms.core.policy import GaussianPolicy
-from algorithms.saute import Saute, SauteWrapper, saute_budget
+from algorithms.saute import Saute, saute_budget
 from safebench.cli import _compose
 from safebench.constraints import Constraints
 from safebench.evaluation import Evaluator
