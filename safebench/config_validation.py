@@ -83,7 +83,22 @@ def _check_task_params(cfg: DictConfig) -> list[str]:
     if unknown:
         return [f"task.params has unknown key(s) {', '.join(unknown)}; {cfg.task.name} accepts: "
                 f"{', '.join(sorted(accepted))}"]
-    return range_problems(params, _declared_ranges(cfg.task), "task.params")
+    return _constraint_count_problems(cfg) + range_problems(params, _declared_ranges(cfg.task), "task.params")
+
+
+def _constraint_count_problems(cfg: DictConfig) -> list[str]:
+    """A limit per cost the task emits: otherwise the first step would fail deep in the sampler."""
+    import tasks
+    from safebench.constraints import Constraints
+
+    spec = tasks.spec(cfg.task.name)
+    configured, emitted = Constraints.from_task(cfg.task).count, len(spec.cost_names)
+    if configured == emitted:
+        return []
+    how = (f"a single number (the task's default: task.cost_limit={spec.cost_limit:g})" if emitted == 1 else
+           f"a list of {emitted} limits with task.cost_names listing {emitted} names")
+    return [f"task.cost_limit gives {configured} limit(s), but {cfg.task.name} emits {emitted} cost(s) "
+            f"({', '.join(spec.cost_names)}): give one limit per cost, {how}"]
 
 
 def _declared_ranges(group: DictConfig) -> dict[str, str]:

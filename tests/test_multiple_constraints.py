@@ -257,3 +257,16 @@ def test_mismatched_cost_names_are_a_clear_error(tmp_path, capsys, monkeypatch):
     result = run_cli_in_process("+algo=cpo", *TINY, "task.cost_names=[position]", f"hydra.run.dir={tmp_path / 'run'}",
                                 capsys=capsys)
     assert result.returncode == 2 and "task.cost_names must list 2 names" in result.stderr
+
+
+@pytest.mark.parametrize("task, limits", [("point_circle", ["task.cost_limit=[5,15]", "+task.cost_names=[a,b]"]),
+                                          ("point_circle_speed", ["task.cost_limit=5"])])
+def test_a_limit_count_unlike_the_tasks_costs_is_a_clear_error(tmp_path, capsys, monkeypatch, task, limits):
+    """Refused before the run starts (it used to fail at the first step with KeyError: 'costs')."""
+    monkeypatch.chdir(tmp_path)
+    result = run_cli_in_process("+algo=cpo", f"+task={task}", "train.total_steps=2000", *limits,
+                                f"hydra.run.dir={tmp_path / 'run'}", capsys=capsys)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "give one limit per cost" in message and "Traceback" not in message
+    assert f"but {task} emits {1 if task == 'point_circle' else 2} cost(s)" in message
+    assert not (tmp_path / "run").exists()
