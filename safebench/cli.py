@@ -450,9 +450,13 @@ def sweep_report(sweep_dir: Path, started: float) -> str:
         config_file = run_dir / ".hydra" / "config.yaml"
         if config_file.stat().st_mtime < started:
             continue  # not a job of this invocation
-        summary_file = run_dir / "summary.json"
-        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
-        lines.append(sweep_line(run_dir, summary, OmegaConf.load(config_file)))
+        try:  # a damaged file makes the job's line say so, not the whole sweep end in a traceback
+            summary_file = run_dir / "summary.json"
+            summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
+            lines.append(sweep_line(run_dir, summary if isinstance(summary, dict) else None,
+                                    OmegaConf.load(config_file)))
+        except Exception as exc:
+            lines.append(f"  {run_dir}: its summary.json or .hydra/config.yaml cannot be read ({type(exc).__name__})")
     lines.append(f"Next: python -m safebench.report {sweep_dir}   # tables and learning curves over every job")
     return "\n".join(lines)
 

@@ -69,7 +69,13 @@ def load_run(run_dir: Path, checkpoint: Path | None) -> tuple[DictConfig, dict]:
                           f"train.checkpoint_every updates; pass another one with --checkpoint PATH.")
     from safebench.checkpoint import load_checkpoint  # imports torch: only once the inputs exist
 
-    return OmegaConf.load(config), load_checkpoint(path, identity={})
+    try:
+        cfg = OmegaConf.load(config)
+    except Exception as exc:  # YAML syntax, bad encoding: the file is damaged
+        raise ConfigError(f"{config} cannot be read as the run's config ({type(exc).__name__}: {exc}). Restore it "
+                          f"(from git, or a copy of the run folder); the checkpoint alone does not say how to "
+                          f"build the task and policy.") from None
+    return cfg, load_checkpoint(path, identity={})
 
 
 def check_gl_backend(env) -> None:

@@ -39,6 +39,23 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, default=float) + "\n").encode())
 
 
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A run's manifest.json, which a resume extends; a damaged one is a CheckpointError saying what to do, as
+    its record of the commits a run has trained at must not be silently replaced."""
+    from safebench.errors import CheckpointError
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        data = exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} cannot be read as the run's manifest ({type(data).__name__}: {data}). "
+                              f"Restore it (from git where the run folder is committed, as results/ folders "
+                              f"are), or delete it to continue with a new one that no longer lists the commits "
+                              f"the run trained at before.")
+    return data
+
+
 class ProgressLog:
     """progress.csv: one row per update. The whole file is rewritten atomically each update
     (it is small), so a crash never leaves a torn last line."""

@@ -44,6 +44,7 @@ from safebench.run_files import (
     git_commit,
     manifest,
     now_iso,
+    read_manifest,
 )
 from safebench.run_end import TimeLeft, duration, job_prefix
 from safebench.sampler import RolloutCollector, make_collector
@@ -412,17 +413,13 @@ def summarize(rows: list[dict[str, Any]], constraints: Constraints, epochs: int)
 def record_resume(run_dir: Path, epoch: int) -> None:
     """Note in the manifest the update a run resumed from and the commit it continued at: one run may
     span several commits (which must compute the same numbers), and its provenance must say so."""
-    import json
-
     path = run_dir / MANIFEST_FILE
-    data = json.loads(path.read_text())
+    data = read_manifest(path)
     resume = {"from_update": epoch, "git_commit": git_commit(CODE_DIR), "time": now_iso()}
     atomic_write_json(path, data | {"resumes": [*data.get("resumes", []), resume]})
 
 
 def finish_manifest(run_dir: Path) -> None:
-    import json
-
     path = run_dir / MANIFEST_FILE
-    data = json.loads(path.read_text()) if path.exists() else {}
+    data = read_manifest(path) if path.exists() else {}
     atomic_write_json(path, data | {"end_time": now_iso()})

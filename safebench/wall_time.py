@@ -58,6 +58,18 @@ def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
     return groups
 
 
+def bench_figure(line: str) -> dict:
+    """One bench line as a dict; LookupError (exit 2, with what to do) for a cut-off or foreign line."""
+    try:
+        figure = json.loads(line)
+    except ValueError:
+        figure = None
+    if not isinstance(figure, dict) or not {"task", "algo", "figure"} <= set(figure):
+        raise LookupError(f"this line is not a complete line of python -m safebench.bench: {line[:100]!r}. Rerun "
+                          f"the bench for its task, or remove the line")
+    return figure
+
+
 def read_rates(lines: list[str]) -> dict[tuple[str, str], dict]:
     """(task, algo) -> {"steps_per_s", "evaluation_fraction", "cores", "commit", "bench_runs"} from
     bench lines; several bench runs of one task and algorithm are averaged."""
@@ -66,7 +78,7 @@ def read_rates(lines: list[str]) -> dict[tuple[str, str], dict]:
         line = line.strip()
         if not line.startswith("{"):
             continue
-        figure = json.loads(line)
+        figure = bench_figure(line)
         entry = runs.setdefault((figure["task"], figure["algo"]), {"rate": [], "eval": [], "cores": set(),
                                                                    "commit": set()})
         if figure["figure"] == "end_to_end_steps_per_s":

@@ -46,16 +46,20 @@ def test_render_writes_a_playable_mp4_one_frame_per_step(tmp_path):
     assert set(frames) == {(480, 480, 3)}  # MujocoTask's default frame size
 
 
-@pytest.mark.parametrize("case", ["no run dir", "no checkpoint"])
-def test_missing_inputs_exit_2_with_one_paragraph(tmp_path, case):
+@pytest.mark.parametrize("case, message", [("no run dir", "not a directory"), ("no checkpoint", "No checkpoint"),
+                                           ("damaged config", "cannot be read as the run's config")])
+def test_missing_inputs_exit_2_with_one_paragraph(tmp_path, case, message):
     run = tmp_path / "run"
-    if case == "no checkpoint":
+    if case != "no run dir":
         (run / ".hydra").mkdir(parents=True)
-        (run / ".hydra" / "config.yaml").write_text("seed: 0\n")
+        (run / ".hydra" / "config.yaml").write_text("seed: [0\n" if case == "damaged config" else "seed: 0\n")
+    if case == "damaged config":
+        (run / "checkpoints").mkdir()
+        (run / "checkpoints" / "last.pt").write_bytes(b"")
     result = render_cli(run, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("safebench: error:") and "Traceback" not in result.stderr
-    assert ("not a directory" if case == "no run dir" else "No checkpoint") in result.stderr
+    assert message in " ".join(result.stderr.split())
 
 
 @pytest.mark.slow  # 11 s; the mp4 test renders a run by default

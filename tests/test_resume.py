@@ -95,6 +95,21 @@ def test_checkpoint_of_another_algorithm_is_refused(trpo_run, tmp_path, capsys, 
     assert result.returncode == 2 and "different run" in message and "'trpo'" in message, message
 
 
+@pytest.mark.xdist_group("finished_trpo_run")  # one worker builds the module fixture, once
+def test_damaged_manifest_is_refused_before_training_resumes(trpo_run, tmp_path):
+    """The manifest records the commits a run trained at: a resume must not replace a damaged one silently."""
+    from safebench.errors import CheckpointError
+    from safebench.trainer import train
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trpo_run, run_dir)
+    (run_dir / "manifest.json").write_text('{"git_commit": "abc"')
+    progress = (run_dir / "progress.csv").read_text()
+    with pytest.raises(CheckpointError, match="manifest.*Restore it"):
+        train(_compose(["+algo=trpo", *BASE, "resume=true"]), run_dir)
+    assert (run_dir / "progress.csv").read_text() == progress  # nothing trained, nothing half-written
+
+
 def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     from algorithms.cpo import CPO
     from safebench.trainer import train

@@ -392,3 +392,24 @@ def test_experiments_run_seed_by_seed():
     for name in EXPERIMENTS:
         params = list(_compose([f"+experiment={name}"]).hydra.sweeper.params)
         assert params[:2] == ["+task", "seed"], name
+
+
+def test_the_sweeps_closing_lines_name_a_job_whose_files_are_damaged(tmp_path):
+    """A damaged summary.json makes its job's line say so; the other jobs are listed and no traceback ends the
+    sweep after every job has run."""
+    import time
+
+    from safebench.cli import sweep_report
+
+    started = time.time() - 1
+    good, damaged = tmp_path / "job0", tmp_path / "job1"
+    for run, seed in ((good, 0), (damaged, 1)):
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "config.yaml").write_text(
+            f"seed: {seed}\ntask: {{name: point_circle, cost_limit: 5.0}}\nalgo: {{name: cpo}}\n")
+        (run / "progress.csv").write_text("epoch\n1\n")
+    (good / "summary.json").write_text('{"final_return": 12.5, "final_cost": 4.0}')
+    (damaged / "summary.json").write_text('{"final_return": 1')
+    report = sweep_report(tmp_path, started)
+    assert "point_circle/cpo/seed0: return 12.5, cost 4/5" in report
+    assert f"{damaged}: its summary.json or .hydra/config.yaml cannot be read (JSONDecodeError)" in report

@@ -73,6 +73,16 @@ def test_a_task_without_bench_lines_is_named(tmp_path, capsys):
     assert exit_.value.code == 2 and "cannot read" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("damaged", ['{"task": "point_circle", "al', '{"value": 3}'])
+def test_a_cut_off_or_foreign_bench_line_is_one_message(tmp_path, capsys, damaged):
+    path = tmp_path / "bench.jsonl"
+    path.write_text("\n".join([*bench_lines("point_circle", 50_000.0), damaged]))
+    with pytest.raises(SystemExit) as exit_:
+        main([str(path), "--experiment", "paper_fig1_point"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "not a complete line of python -m safebench.bench" in err and damaged in err
+
+
 def test_off_policy_algorithms_never_take_cpos_rate(tmp_path, capsys):
     """Their gradient steps are nearly all of their time: their own rate on another task, else a clear refusal."""
     lines = (bench_lines("point_circle", 20_000.0) + bench_lines("point_gather", 20_000.0)
