@@ -113,6 +113,8 @@ def accept_cpo_step(mode: str, c, surrogate_gain: float, cost_change) -> bool:
 class CPO(TrustRegionAlgorithm):
     """CPO: a trust-region step that keeps the linearized constraints satisfied."""
 
+    paper_name = "CPO"
+
     def policy_step(self, data: UpdateData) -> dict[str, float]:
         advantages, g, b, h_inv_g, h_inv_b, hvp = self.natural_gradients(data)
         q, r, S = dual_coefficients(h_inv_g, h_inv_b, hvp)

@@ -12,6 +12,9 @@ from algorithms.core.penalized_trust_region import PenalizedTrustRegion
 class FixedPenalty(PenalizedTrustRegion):
     """The constraint becomes a fixed price ``beta`` per unit of cost."""
 
+    paper_name = "FPO"  # fixed penalty optimization, the paper's Section 8.3
+    label_keys = ("beta",)  # each beta is its own arm
+
     def __init__(self, *args, beta: float | Sequence[float] = 1.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         betas = np.atleast_1d(np.asarray(beta, dtype=float))

@@ -17,6 +17,8 @@ from algorithms.core.penalized_trust_region import PenalizedTrustRegion
 class Lagrangian(PenalizedTrustRegion):
     """TRPO on the Lagrangian, with the multiplier learned by projected dual ascent."""
 
+    paper_name = "PDO"  # primal-dual optimization, the paper's Section 7
+
     def __init__(self, *args, lambda_lr: float = 0.01, lambda_init: float = 0.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.lambda_lr = float(lambda_lr)

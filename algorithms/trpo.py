@@ -9,3 +9,4 @@ class TRPO(TrustRegionAlgorithm):
     """Maximize the reward surrogate inside the KL trust region; no cost critic is fitted."""
 
     uses_cost_critic = False
+    paper_name = "TRPO"

@@ -27,6 +27,11 @@ class Algorithm(abc.ABC):
     # True where an update costs about CPO's (one trust-region step per batch), so that a wall-time estimate may
     # take CPO's bench rate; epochs of minibatch steps can cost far more than the sampling (safebench.wall_time)
     update_costs_like_cpo: bool = False
+    # How reports name the algorithm's runs: the name the CPO paper's figures give it (shown next to the config
+    # name; None where the paper has none), and the hyperparameters whose values make separate arms of a sweep
+    # (fixed_penalty(beta=5) and fixed_penalty(beta=50) are two curves, not one)
+    paper_name: str | None = None
+    label_keys: tuple[str, ...] = ()
 
     @classmethod
     def constraint_limits(cls, cost_limit: float | Sequence[float]) -> list[float]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -21,7 +22,6 @@ from safebench.run_directory import is_resumable_key
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 PROGRESS_FILE = "progress.csv"
 SUMMARY_FILE = "summary.json"
-LABEL_KEYS: dict[str, tuple[str, ...]] = {"fixed_penalty": ("beta",)}  # hyperparameters that name an arm
 LABEL_FLAGS = ("cost_shaping",)  # switches that name an arm when on, for every algorithm
 COST_COLUMNS = ("cost_mean", "cost_limit", "batch_cost", "violation",
                 "eval_cost_mean")  # <column>_<name> per constraint when m > 1 (eval_cost_mean: with evaluation on)
@@ -69,21 +69,30 @@ class LoadedRuns:
 
 
 def algo_label(algo: DictConfig) -> str:
-    """algo.name, plus the hyperparameters that make an arm (fixed_penalty(beta=5), cpo(cost_shaping)),
-    so sweeps stay apart."""
-    keys = LABEL_KEYS.get(str(algo.name), ())
+    """algo.name, plus the hyperparameters that make an arm (the class's ``label_keys``: fixed_penalty(beta=5);
+    cost shaping: cpo(cost_shaping)), so sweeps stay apart."""
+    cls = algorithm_class(algo)
+    keys = getattr(cls, "label_keys", ())
     values = [f"{key}={_number_text(algo[key])}" for key in keys if key in algo]
-    if _uses_costs(algo):  # cost-blind TRPO ignores cost shaping
+    if getattr(cls, "uses_cost_critic", True):  # cost-blind TRPO ignores cost shaping
         values += [flag for flag in LABEL_FLAGS if algo.get(flag) is True]
     return f"{algo.name}({', '.join(values)})" if values else str(algo.name)
 
 
-def _uses_costs(algo: DictConfig) -> bool:
-    """Whether the algorithm class learns from costs (its ``uses_cost_critic``); True if it cannot be loaded."""
-    try:
-        return bool(get_class(str(algo._target_)).uses_cost_critic)
-    except Exception:
-        return True
+def algorithm_class(algo: DictConfig) -> type | None:
+    """The class the config's ``_target_`` names or, where this code cannot load it (a run of another version),
+    the class of today's conf/algo/<name>.yaml; None if neither loads."""
+    from safebench import CONF_DIR
+
+    targets = [algo.get("_target_")]
+    path = CONF_DIR / "algo" / f"{algo.get('name')}.yaml"
+    with contextlib.suppress(Exception):
+        targets.append(OmegaConf.load(path).get("_target_") if path.is_file() else None)
+    for target in filter(None, targets):
+        module, _, name = str(target).rpartition(".")
+        with contextlib.suppress(Exception):  # ImportError, AttributeError, or anything the module raises
+            return getattr(importlib.import_module(module), name)
+    return None
 
 
 def _number_text(value: object) -> str:
