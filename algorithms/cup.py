@@ -16,7 +16,7 @@ import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
 from algorithms.core.actor_critic import UpdateData, standardize
-from algorithms.core.first_order import FirstOrderAlgorithm, minibatch_indices, one_thread
+from algorithms.core.first_order import FirstOrderAlgorithm
 from algorithms.core.fisher_vector_product import mean_kl
 from algorithms.core.lagrange_multiplier import CheckpointedMultipliers, LagrangeMultiplier
 
@@ -61,18 +61,14 @@ class CUP(CheckpointedMultipliers, FirstOrderAlgorithm):
         coef = cup_coefficient(self.gamma, self.gae_lambda)
         with torch.no_grad():
             imp_mean, imp_log_std = self.policy.mean_net(data.obs), self.policy.effective_log_std().detach().clone()
-        epochs, kl, losses = 0, 0.0, []
-        with one_thread():
-            for epochs in range(1, self.update_epochs + 1):
-                for idx in minibatch_indices(len(data.obs), self.minibatch_size, self.rng):
-                    dist = self.policy.distribution(data.obs[idx])
-                    kl_s = kl_divergence(dist, Independent(Normal(imp_mean[idx], imp_log_std.exp()), 1))
-                    log_ratio = dist.log_prob(data.actions[idx]) - data.old_log_probs[idx]
-                    losses.append(self.optimizer_step(cup_projection_loss(log_ratio, kl_s, cost_adv[idx],
-                                                                          multipliers, coef)))
-                with torch.no_grad():
-                    kl = float(mean_kl(self.policy, data.obs, imp_mean, imp_log_std))
-                if kl > self.target_kl:
-                    break
+
+        def step(idx: torch.Tensor) -> float:
+            dist = self.policy.distribution(data.obs[idx])
+            kl_s = kl_divergence(dist, Independent(Normal(imp_mean[idx], imp_log_std.exp()), 1))
+            log_ratio = dist.log_prob(data.actions[idx]) - data.old_log_probs[idx]
+            return self.optimizer_step(cup_projection_loss(log_ratio, kl_s, cost_adv[idx], multipliers, coef))
+
+        epochs, kl, losses = self.run_epochs(len(data.obs), step,
+                                             lambda: float(mean_kl(self.policy, data.obs, imp_mean, imp_log_std)))
         return {"cup_projection_epochs": float(epochs), "cup_projection_kl": kl,
                 "cup_projection_loss": float(np.mean(losses)) if losses else 0.0}

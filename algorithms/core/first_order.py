@@ -10,7 +10,7 @@ scalars too (J_C, d, T-bar), so a loss needs nothing stashed on ``self``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -129,24 +129,36 @@ class FirstOrderAlgorithm(ActorCritic):
         with torch.no_grad():
             old_mean = self.policy.mean_net(data.obs)
             old_log_std = self.policy.effective_log_std().detach().clone()
-        epochs, kl, losses = 0, 0.0, []
-        with one_thread():
-            for epochs in range(1, self.update_epochs + 1):
-                for idx in minibatch_indices(len(data.obs), self.minibatch_size, self.rng):
-                    batch = Minibatch(data.obs[idx], data.actions[idx], data.old_log_probs[idx], advantages[idx],
-                                      old_mean[idx], old_log_std, cost_advantages[idx], data.episode_costs,
-                                      self.cost_limits, data.mean_episode_length)
-                    losses.append(self.minibatch_step(batch))
-                with torch.no_grad():
-                    kl = self.early_stop_kl(data, old_mean, old_log_std)
-                if kl > self.target_kl:
-                    break
+
+        def step(idx: torch.Tensor) -> float:
+            return self.minibatch_step(Minibatch(
+                data.obs[idx], data.actions[idx], data.old_log_probs[idx], advantages[idx], old_mean[idx],
+                old_log_std, cost_advantages[idx], data.episode_costs, self.cost_limits, data.mean_episode_length))
+
+        epochs, kl, losses = self.run_epochs(len(data.obs), step,
+                                             lambda: self.early_stop_kl(data, old_mean, old_log_std))
         return {
             "kl": kl,
             "entropy": float(self.policy.entropy().detach()),
             "policy_epochs": float(epochs),
             "policy_loss": float(np.mean(losses)) if losses else 0.0,
         }
+
+    def run_epochs(self, n: int, step: Callable[[torch.Tensor], float],
+                   epoch_kl: Callable[[], float]) -> tuple[int, float, list[float]]:
+        """Shuffled passes over n samples, ``step(indices)`` per minibatch returning its loss, until
+        ``update_epochs`` or until ``epoch_kl()`` exceeds ``target_kl`` after a pass (also CUP's second loop);
+        returns (epochs run, last KL, losses)."""
+        epochs, kl, losses = 0, 0.0, []
+        with one_thread():
+            for epochs in range(1, self.update_epochs + 1):
+                for idx in minibatch_indices(n, self.minibatch_size, self.rng):
+                    losses.append(step(idx))
+                with torch.no_grad():
+                    kl = epoch_kl()
+                if kl > self.target_kl:
+                    break
+        return epochs, kl, losses
 
     def minibatch_step(self, batch: Minibatch) -> float:
         """One Adam step on the loss (minus the entropy bonus)."""
