@@ -17,6 +17,7 @@ from torch.distributions import Independent, Normal, kl_divergence
 
 from algorithms.core.actor_critic import UpdateData, standardize
 from algorithms.core.first_order import FirstOrderAlgorithm, Minibatch
+from algorithms.core.lagrange_multiplier import projected_ascent
 
 
 def focops_weights(reward_adv: torch.Tensor, cost_adv: torch.Tensor, nu: float, lam: float) -> torch.Tensor:
@@ -28,11 +29,6 @@ def focops_loss(log_ratio: torch.Tensor, kl: torch.Tensor, weights: torch.Tensor
     """E[(KL(s) - ratio * w) * 1[KL(s) <= eta]], whose minimizer approaches pi* within the KL ball."""
     inside = (kl.detach() <= eta).to(kl.dtype)
     return ((kl - torch.exp(log_ratio) * weights) * inside).mean()
-
-
-def project_multiplier(nu: float, violation: float, lr: float, nu_max: float) -> float:
-    """One projected ascent step on nu: clip(nu + lr (J_C - d), 0, nu_max)."""
-    return min(max(nu + lr * violation, 0.0), nu_max)
 
 
 class FOCOPS(FirstOrderAlgorithm):
@@ -50,7 +46,7 @@ class FOCOPS(FirstOrderAlgorithm):
 
     def policy_step(self, data: UpdateData) -> dict[str, float]:
         violation = float(data.episode_costs[0] - self.cost_limits[0])
-        self.nu = project_multiplier(self.nu, violation, self.nu_lr, self.nu_max)
+        self.nu = float(projected_ascent(self.nu, violation, self.nu_lr, self.nu_max))
         self._kept = []
         stats = super().policy_step(data)
         kept = sum(self._kept) / len(self._kept) if self._kept else 1.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from algorithms.core.actor_critic import UpdateData
+from algorithms.core.lagrange_multiplier import projected_ascent
 from algorithms.core.penalized_trust_region import PenalizedTrustRegion
 
 
@@ -29,7 +30,7 @@ class Lagrangian(PenalizedTrustRegion):
 
     def after_update(self, data: UpdateData) -> dict[str, float]:
         used = self.multipliers
-        self.multipliers = np.maximum(0.0, used + self.lambda_lr * (data.episode_costs - self.cost_limits))
+        self.multipliers = projected_ascent(used, data.episode_costs - self.cost_limits, self.lambda_lr)
         return self.per_constraint("lagrange_multiplier", used)
 
     def state_dict(self) -> dict:

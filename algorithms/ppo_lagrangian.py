@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms.core.lagrange_multiplier import LagrangeMultiplier
+from algorithms.core.lagrange_multiplier import CheckpointedMultipliers, LagrangeMultiplier
 from algorithms.core.penalized_ppo import PenalizedPPO
 
 
-class PPOLagrangian(PenalizedPPO):
+class PPOLagrangian(CheckpointedMultipliers, PenalizedPPO):
     """The multiplier by (projected) gradient ascent, taken before each policy step as OmniSafe does."""
 
     def __init__(self, *args, lambda_init: float = 0.001, lambda_lr: float = 0.035, lambda_optimizer: str = "adam",
@@ -25,10 +25,3 @@ class PPOLagrangian(PenalizedPPO):
 
     def next_multipliers(self, episode_costs: np.ndarray) -> np.ndarray:
         return self.lagrange.step(episode_costs - self.cost_limits)
-
-    def state_dict(self) -> dict:
-        return super().state_dict() | {"lagrange": self.lagrange.state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.lagrange.load_state(state["lagrange"])

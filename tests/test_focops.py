@@ -7,7 +7,8 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from algorithms.core.policy import GaussianPolicy
-from algorithms.focops import focops_loss, focops_weights, project_multiplier
+from algorithms.core.lagrange_multiplier import projected_ascent
+from algorithms.focops import focops_loss, focops_weights
 
 
 def test_weights_on_a_hand_example():
@@ -61,6 +62,6 @@ def test_minimizing_the_loss_recovers_the_optimal_nonparametric_policy():
 
 
 def test_nu_update_is_projected_ascent():
-    assert project_multiplier(0.5, 10.0, lr=0.01, nu_max=2.0) == pytest.approx(0.6)
-    assert project_multiplier(0.05, -10.0, lr=0.01, nu_max=2.0) == 0.0
-    assert project_multiplier(1.95, 10.0, lr=0.01, nu_max=2.0) == 2.0
+    assert projected_ascent(0.5, 10.0, lr=0.01, upper=2.0) == pytest.approx(0.6)
+    assert projected_ascent(0.05, -10.0, lr=0.01, upper=2.0) == 0.0
+    assert projected_ascent(1.99, 10.0, lr=0.01, upper=2.0) == 2.0

@@ -1,4 +1,5 @@
-"""A Lagrange multiplier learned by an optimizer (Adam or SGD), shared by PPO-, CUP- and the off-policy Lagrangians."""
+"""Lagrange multipliers: the paper's projected dual ascent (PDO, FOCOPS), and a multiplier learned by an optimizer
+(Adam or SGD), shared by PPO-, CUP- and the off-policy Lagrangians."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import copy
 
 import numpy as np
 import torch
+
+
+def projected_ascent(values: float | np.ndarray, violation: float | np.ndarray, lr: float,
+                     upper: float | None = None) -> np.ndarray:
+    """The paper's dual update (its eq. 16), nu <- max(0, nu + lr (J_C - d)), clipped to ``upper`` where given:
+    one step per update, in float64, one multiplier per constraint (a 0-d array for one)."""
+    return np.clip(np.asarray(values, dtype=float) + lr * np.asarray(violation, dtype=float), 0.0, upper)
 
 
 class LagrangeMultiplier:
