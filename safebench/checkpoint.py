@@ -9,15 +9,13 @@ from typing import Any
 import torch
 
 from safebench.errors import CheckpointError
-from safebench.run_files import atomic_write_bytes
+from safebench.run_files import LAST_CHECKPOINT, atomic_write_bytes
 
-CHECKPOINT_DIR = "checkpoints"
-LAST = "last.pt"
 FORMAT_VERSION = 1
 
 
 def checkpoint_path(run_dir: Path) -> Path:
-    return Path(run_dir) / CHECKPOINT_DIR / LAST
+    return Path(run_dir) / LAST_CHECKPOINT
 
 
 def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> Path:

@@ -32,13 +32,13 @@ from safebench.experiment_plan import PLAN_FILE, plan_entries, record_plan
 from safebench.gl_setup import import_tasks_for_training
 from safebench.interrupts import exit_status, handle_sigterm, signal_name
 from safebench.run_directory import check_run_dir, holds_a_run
+from safebench.run_files import CONFIG_FILE, HYDRA_FOLDER, SUMMARY_FILE
 from safebench.run_lock import LOCK_FILE, lock_run_dir, release_run_dir
 from safebench.sweep_failures import REFUSED_DIR, clear_failure, failure_report, failures_since, record_failure
 
 INFORMATIONAL_FLAGS = {"--help", "-h", "--hydra-help", "--info", "--cfg", "-c", "--shell-completion", "--version",
                        "-sc", "-i", "--resolve"}
 REQUIRED_GROUPS = {"algo": "algorithm", "task": "task"}
-HYDRA_FILES = ".hydra"  # a run's config.yaml, hydra.yaml and overrides.yaml, as Hydra names the folder
 log = logging.getLogger("safebench")
 
 
@@ -325,7 +325,7 @@ def save_hydra_files(cfg: DictConfig, run_dir: Path) -> None:
     the config and overrides of the run that is there (the resume checks, status and report read them)."""
     hydra_cfg = HydraConfig.instance().cfg
     files = {"config.yaml": OmegaConf.to_yaml(cfg), "overrides.yaml": OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task)}
-    folder = run_dir / HYDRA_FILES
+    folder = run_dir / HYDRA_FOLDER
     if all(_read(folder / name) == text for name, text in files.items()):
         return  # the same command again (a sweep's resume passing over a finished run): the files stay as they are
     folder.mkdir(parents=True, exist_ok=True)
@@ -447,11 +447,11 @@ def sweep_report(sweep_dir: Path, started: float) -> str:
 
     lines = [f"Sweep finished: {sweep_dir}"]
     for run_dir in find_run_dirs([sweep_dir]):
-        config_file = run_dir / ".hydra" / "config.yaml"
+        config_file = run_dir / CONFIG_FILE
         if config_file.stat().st_mtime < started:
             continue  # not a job of this invocation
         try:  # a damaged file makes the job's line say so, not the whole sweep end in a traceback
-            summary_file = run_dir / "summary.json"
+            summary_file = run_dir / SUMMARY_FILE
             summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
             lines.append(sweep_line(run_dir, summary if isinstance(summary, dict) else None,
                                     OmegaConf.load(config_file)))

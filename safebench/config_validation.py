@@ -9,8 +9,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from safebench import CONF_DIR
-from safebench.checkpoint import checkpoint_path
 from safebench.constraints import constraint_problems
+from safebench.run_files import nearest_existing
 from safebench.value_ranges import RANGES_KEY, range_problems
 
 WANDB_MODES = ("disabled", "offline", "online")
@@ -204,9 +204,7 @@ def check_writable(directory: Path) -> list[str]:
     import os
     import shutil
 
-    existing = Path(directory).absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(Path(directory).absolute())
     if not os.access(existing, os.W_OK | os.X_OK):
         return [f"the run directory {directory} cannot be written ({existing} is not writable); choose another "
                 f"with hydra.run.dir=... (or hydra.sweep.dir=... for -m)"]
@@ -214,12 +212,4 @@ def check_writable(directory: Path) -> list[str]:
     if free < MIN_FREE_BYTES:
         return [f"only {free / 2**20:.0f} MiB free on the disk of {directory}; a run needs at least "
                 f"{MIN_FREE_BYTES / 2**20:.0f} MiB for its checkpoints and logs"]
-    return []
-
-
-def check_resume(cfg: DictConfig, run_dir: Path) -> list[str]:
-    """resume=true needs a checkpoint in the run directory."""
-    if cfg.resume and not checkpoint_path(run_dir).is_file():
-        return [f"resume=true but there is no checkpoint in {run_dir} (expected {checkpoint_path(run_dir)}); "
-                f"set hydra.run.dir to the directory of the run to resume"]
     return []

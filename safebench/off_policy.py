@@ -34,6 +34,7 @@ from omegaconf import DictConfig
 
 from algorithms.core.replay_buffer import ReplayBuffer, Transitions, transition_bytes
 from safebench.errors import CheckpointError, ResourceError
+from safebench.run_files import nearest_existing
 from safebench.vector_env import SyncVectorEnv, probe_spaces
 
 
@@ -273,10 +274,7 @@ class EnvUnits:
 
 def free_disk_bytes(directory: Path) -> int:
     """Free bytes on the disk that holds ``directory`` (or its nearest existing parent)."""
-    existing = Path(directory).absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    return shutil.disk_usage(existing).free
+    return shutil.disk_usage(nearest_existing(Path(directory).absolute())).free
 
 
 def buffer_checkpoint_bytes(schedule: OffPolicySchedule, obs_dim: int, act_dim: int, num_costs: int) -> int:

@@ -19,8 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 from safebench.constraints import Constraints
 from safebench.errors import ConfigError, SafebenchError, exit_with
 from safebench.gl_setup import import_tasks_for_rendering
+from safebench.run_files import CONFIG_FILE, LAST_CHECKPOINT, nearest_existing
 
-DEFAULT_CHECKPOINT = Path("checkpoints") / "last.pt"  # safebench.checkpoint's layout, without importing torch
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")  # containers imageio's ffmpeg writer makes with libx264
 
 
@@ -56,14 +56,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def load_run(run_dir: Path, checkpoint: Path | None) -> tuple[DictConfig, dict]:
     """The run's resolved config and its checkpoint; a ConfigError says what is missing."""
-    config = run_dir / ".hydra" / "config.yaml"
+    config = run_dir / CONFIG_FILE
     if not run_dir.is_dir():
         raise ConfigError(f"{run_dir} is not a directory. Pass the directory of a finished run, e.g. "
                           f"runs/point_circle/cpo/seed0/<timestamp>.")
     if not config.is_file():
         raise ConfigError(f"{run_dir} holds no .hydra/config.yaml, so it is not a safebench run directory (or its "
                           f"config was deleted). Pass the directory that `python -m safebench` wrote.")
-    path = checkpoint if checkpoint is not None else run_dir / DEFAULT_CHECKPOINT
+    path = checkpoint if checkpoint is not None else run_dir / LAST_CHECKPOINT
     if not path.is_file():
         raise ConfigError(f"No checkpoint at {path}. A run writes checkpoints/last.pt at its end and every "
                           f"train.checkpoint_every updates; pass another one with --checkpoint PATH.")
@@ -179,7 +179,7 @@ def record(env, policy, normalizer, episodes: int, seed: int, deterministic: boo
 
 def default_video_path(run_dir: Path, checkpoint: Path | None, deterministic: bool) -> Path:
     """RUN_DIR/videos/<checkpoint name>[_deterministic].mp4, so videos of several checkpoints coexist."""
-    name = (checkpoint.stem if checkpoint else DEFAULT_CHECKPOINT.stem) + ("_deterministic" if deterministic else "")
+    name = (checkpoint.stem if checkpoint else LAST_CHECKPOINT.stem) + ("_deterministic" if deterministic else "")
     return run_dir / "videos" / f"{name}.mp4"
 
 
@@ -190,9 +190,7 @@ def check_video_path(out: Path) -> None:
     if out.suffix.lower() not in VIDEO_SUFFIXES:
         raise ConfigError(f"--out {out} does not name a video: use one of {', '.join(VIDEO_SUFFIXES)} (e.g. "
                           f"--out {out.with_suffix('.mp4')}).")
-    existing = out.parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(out.parent)
     if not existing.is_dir():
         raise ConfigError(f"Cannot write --out {out}: {existing} is a file, not a directory. Choose a path under "
                           f"a directory.")

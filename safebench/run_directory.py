@@ -8,16 +8,15 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from safebench.checkpoint import CHECKPOINT_DIR, checkpoint_path, load_checkpoint
+from safebench.checkpoint import checkpoint_path, load_checkpoint
 from safebench.errors import CheckpointError
-from safebench.run_files import PROGRESS_FILE, SUMMARY_FILE
+from safebench.run_files import CHECKPOINT_FOLDER, CONFIG_FILE, OVERRIDES_FILE, PROGRESS_FILE, SUMMARY_FILE
 
 # keys a resume may change: they cannot change the results (budget, checkpoint cadence, parallelism, logging,
 # the run's own switches, the declared hyperparameter ranges)
 RESUMABLE_KEYS = ("train.total_steps", "task.total_steps", "train.checkpoint_every", "train.workers",
                   "train.torch_threads", "task.sampler.workers", "logger", "resume", "overwrite", "hydra",
                   "algo.ranges", "task.ranges")
-SAVED_CONFIG = Path(".hydra") / "config.yaml"
 
 
 def config_identity(cfg: DictConfig) -> dict[str, Any]:
@@ -62,7 +61,7 @@ def saved_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any] | None:
     """The resolved config the checkpoint was written with (older checkpoints: the run's .hydra/config.yaml)."""
     if "config" in state:
         return state["config"]
-    path = Path(run_dir) / SAVED_CONFIG
+    path = Path(run_dir) / CONFIG_FILE
     try:
         return OmegaConf.to_container(OmegaConf.load(path), resolve=True) if path.is_file() else None
     except Exception:  # an unreadable or unresolvable old config: the checkpoint's identity check still holds
@@ -95,7 +94,7 @@ def is_resumable_key(key: str) -> bool:
 def overridden_keys(run_dir: Path) -> set[str]:
     """The keys the run's command line set (its .hydra/overrides.yaml; none when there is no such file)."""
     try:
-        return {str(o).lstrip("+~").partition("=")[0] for o in OmegaConf.load(Path(run_dir) / ".hydra" / "overrides.yaml")}
+        return {str(o).lstrip("+~").partition("=")[0] for o in OmegaConf.load(Path(run_dir) / OVERRIDES_FILE)}
     except Exception:  # noqa: BLE001 - no or unreadable file: nothing was chosen that we know of
         return set()
 
@@ -128,7 +127,7 @@ def prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
     write may stay, and overwrite=true removes the replaced run's results."""
     run_dir = Path(run_dir)
     (run_dir / SUMMARY_FILE).unlink(missing_ok=True)
-    for folder in (run_dir, run_dir / CHECKPOINT_DIR):
+    for folder in (run_dir, run_dir / CHECKPOINT_FOLDER):
         for stale in folder.glob(".*.tmp"):  # run_files.atomic_write_bytes's temp files
             stale.unlink(missing_ok=True)
     if overwrite:

@@ -13,10 +13,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+# A run folder's layout, named once (torch-free, so the report and status can read it without loading torch)
 PROGRESS_FILE = "progress.csv"
 SUMMARY_FILE = "summary.json"
 MANIFEST_FILE = "manifest.json"
+HYDRA_FOLDER = Path(".hydra")  # as Hydra names it
+CONFIG_FILE = HYDRA_FOLDER / "config.yaml"  # the run's config as started
+OVERRIDES_FILE = HYDRA_FOLDER / "overrides.yaml"  # its command line's overrides
+CHECKPOINT_FOLDER = Path("checkpoints")
+LAST_CHECKPOINT = CHECKPOINT_FOLDER / "last.pt"  # written every train.checkpoint_every updates and at the end
 TIME_COLUMNS = ("time_s", "sample_time_s", "update_time_s", "steps_per_s", "eval_time_s")
+
+
+def nearest_existing(path: Path) -> Path:
+    """``path`` or its nearest parent that exists: where a file to be written under it will land (its permissions
+    and disk)."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

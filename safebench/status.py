@@ -17,6 +17,7 @@ from pathlib import Path
 
 from safebench.experiment_plan import PLAN_FILE, identity_overrides, read_plan
 from safebench.run_end import duration
+from safebench.run_files import CONFIG_FILE, OVERRIDES_FILE, PROGRESS_FILE, SUMMARY_FILE
 
 
 @dataclass
@@ -42,19 +43,19 @@ def read_run(path: Path) -> RunProgress | None:
     from safebench.report.run_loading import algo_label
 
     try:
-        cfg = OmegaConf.load(path / ".hydra" / "config.yaml")
-        overrides_file = path / ".hydra" / "overrides.yaml"
+        cfg = OmegaConf.load(path / CONFIG_FILE)
+        overrides_file = path / OVERRIDES_FILE
         overrides = frozenset(identity_overrides(OmegaConf.load(overrides_file))) if overrides_file.is_file() \
             else frozenset()
         run = RunProgress(str(cfg.task.name), algo_label(cfg.algo), int(cfg.seed), int(cfg.train.total_steps),
                           overrides, path=path)
     except Exception:  # noqa: BLE001 - anything unreadable is simply not counted
         return None
-    last = _last_progress_row(path / "progress.csv")
+    last = _last_progress_row(path / PROGRESS_FILE)
     if last:
         run.steps_done, run.seconds = int(float(last["env_steps"])), float(last.get("time_s") or 0.0)
     try:
-        run.complete = json.loads((path / "summary.json").read_text()).get("status") == "complete"
+        run.complete = json.loads((path / SUMMARY_FILE).read_text()).get("status") == "complete"
     except (OSError, ValueError, AttributeError):
         run.complete = False
     if run.complete:

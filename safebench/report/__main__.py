@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from safebench.report.run_loading import LoadedRuns
+from safebench.run_files import nearest_existing
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,9 +37,7 @@ def warn_skipped(loaded: LoadedRuns) -> None:
 
 def out_problem(out: Path) -> str | None:
     """Why the report cannot be written to the folder ``out`` (None when it can)."""
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(out)
     if existing == out and not out.is_dir():
         return f"--out {out} is an existing file; --out names a folder to write the report into (choose another)."
     if not existing.is_dir():

@@ -18,10 +18,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from safebench.constraints import SINGLE_NAME, Constraints, constraint_problems
 from safebench.run_directory import is_resumable_key
+from safebench.run_files import CONFIG_FILE, OVERRIDES_FILE, PROGRESS_FILE, SUMMARY_FILE
 
-CONFIG_FILE = Path(".hydra") / "config.yaml"
-PROGRESS_FILE = "progress.csv"
-SUMMARY_FILE = "summary.json"
 LABEL_FLAGS = ("cost_shaping",)  # switches that name an arm when on, for every algorithm
 COST_COLUMNS = ("cost_mean", "cost_limit", "batch_cost", "violation",
                 "eval_cost_mean")  # <column>_<name> per constraint when m > 1 (eval_cost_mean: with evaluation on)
@@ -282,7 +280,7 @@ def _typed_value(key: str, text: str | None) -> object:
 def arm_settings(path: Path, label: str) -> dict[str, str]:
     """The job's overrides that could make an arm, key -> value as typed (none without an overrides.yaml)."""
     try:
-        overrides = [str(o) for o in OmegaConf.load(path / ".hydra" / "overrides.yaml")]
+        overrides = [str(o) for o in OmegaConf.load(path / OVERRIDES_FILE)]
     except (OSError, ValueError, TypeError, yaml.YAMLError, OmegaConfBaseException):
         return {}
     named = _named_settings(label)
