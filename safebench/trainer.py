@@ -28,7 +28,7 @@ from safebench.off_policy import (
     EnvUnits,
     OffPolicySchedule,
     TransitionCollector,
-    WindowResult,
+    Window,
     check_buffer_room,
     learns_from_replay,
     run_window,
@@ -208,8 +208,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         evaluator = Evaluator(env_factory(cfg), int(OmegaConf.select(cfg, "eval.episodes", default=0)),
                               parts.constraints, int(cfg.seed))
         try:
-            run_loop = loop if parts.schedule is None else off_policy_loop
-            run_loop(cfg, run_dir, parts, state, identity, progress, wandb, evaluator)
+            loop(cfg, run_dir, parts, state, identity, progress, wandb, evaluator)
         finally:
             evaluator.close()
             wandb.finish()
@@ -229,28 +228,47 @@ def planned_epochs(parts: Components) -> int:
 
 def loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState, identity: dict[str, Any],
          progress: ProgressLog, wandb: WandbLogger, evaluator: Evaluator) -> None:
-    """The epochs still to run, from ``state.epoch`` to the budget."""
-    checkpoint_every, epochs = int(cfg.train.checkpoint_every), parts.budget.epochs
+    """The epochs still to run, from ``state.epoch`` to the budget: on-policy updates, or off-policy log windows
+    (safebench/off_policy.py). Each is checked for NaN, logged as a progress row, and checkpointed on schedule."""
+    checkpoint_every, epochs = int(cfg.train.checkpoint_every), planned_epochs(parts)
     eval_every = int(OmegaConf.select(cfg, "eval.every", default=0))
+    unit = "update" if parts.schedule is None else "window"
     time_left = TimeLeft()
     for epoch in range(state.epoch, epochs):
         seeds = episode_seeds(int(cfg.seed), epoch, parts.budget.num_envs)
-        batch, stats, sample_s, update_s = parts.iteration(seeds)
-        check_finite(epoch, batch, stats, parts.algo)
+        batch, stats, sample_s, update_s = one_epoch(parts, state.env_steps, seeds)
+        check_finite(f"{unit} {epoch + 1}", batch, stats, parts.algo)
         state.epoch, state.env_steps = epoch + 1, state.env_steps + batch.num_steps
         evaluation, eval_s = evaluate(evaluator, parts, state.epoch, eval_every, epochs)
         state.elapsed_s += sample_s + update_s + eval_s
         row = progress_row(state, batch, stats, parts.constraints, sample_s, update_s, evaluation, eval_s)
         progress.append(row)
         wandb.log(row)
-        costs = ", ".join(f"{row[c.column('cost_mean', k)]:.2f} (limit {c.limits[k]:g})"
-                          for c in [parts.constraints] for k in range(c.count))
         left = time_left.update(sample_s + update_s, epochs - state.epoch)
-        log.info("%supdate %d/%d | steps %s | %.0f steps/s | return %.2f | cost %s | elapsed %s, left ~%s",
-                 job_prefix(), epoch + 1, epochs, f"{state.env_steps:,}", row["steps_per_s"], row["return_mean"],
-                 costs, duration(state.elapsed_s), duration(left))
+        log.info("%s", progress_line(f"{unit} {state.epoch}/{epochs}", row, parts.constraints, state, left))
         if state.epoch % checkpoint_every == 0 or state.epoch == epochs:
             checkpoint(cfg, run_dir, parts, state, identity, progress)
+
+
+def one_epoch(parts: Components, env_steps: int,
+              seeds: list[int]) -> tuple[RolloutBatch | Window, dict[str, float], float, float]:
+    """Sample and learn for one epoch: (its data, diagnostics, sampling seconds, update seconds)."""
+    if parts.schedule is None:
+        return parts.iteration(seeds)
+    result = run_window(parts.collector, parts.replay, parts.algo, parts.schedule, env_steps, seeds,
+                        parts.parallelism)
+    return result.window, result.stats, result.sample_s, result.update_s
+
+
+def progress_line(where: str, row: dict[str, Any], constraints: Constraints, state: TrainingState,
+                  left: float) -> str:
+    """The console's line per epoch: progress, speed, return and each constraint's cost against its limit."""
+    costs = ", ".join(f"{row[constraints.column('cost_mean', k)]:.2f} (limit {constraints.limits[k]:g})"
+                      for k in range(constraints.count))
+    gradient_steps = f" | {row['gradient_steps']:.0f} gradient steps" if "gradient_steps" in row else ""
+    return (f"{job_prefix()}{where} | steps {state.env_steps:,} | {row['steps_per_s']:.0f} steps/s{gradient_steps} "
+            f"| return {row['return_mean']:.2f} | cost {costs} | elapsed {duration(state.elapsed_s)}, "
+            f"left ~{duration(left)}")
 
 
 def checkpoint(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState, identity: dict[str, Any],
@@ -266,34 +284,6 @@ def checkpoint(cfg: DictConfig, run_dir: Path, parts: Components, state: Trainin
         contents["replay"] = parts.replay.state()
         contents["environments"] = parts.collector.state()  # off-policy: episodes run on across windows
     save_checkpoint(run_dir, contents)
-
-
-def off_policy_loop(cfg: DictConfig, run_dir: Path, parts: Components, state: TrainingState,
-                    identity: dict[str, Any], progress: ProgressLog, wandb: WandbLogger, evaluator: Evaluator) -> None:
-    """The ``log_every`` windows still to run (safebench/off_policy.py): collect and update, log a row, checkpoint."""
-    schedule, checkpoint_every = parts.schedule, int(cfg.train.checkpoint_every)
-    eval_every, windows = int(OmegaConf.select(cfg, "eval.every", default=0)), parts.schedule.windows
-    time_left = TimeLeft()
-    for window in range(state.epoch, windows):
-        seeds = episode_seeds(int(cfg.seed), window, parts.budget.num_envs)
-        result = run_window(parts.collector, parts.replay, parts.algo, schedule, state.env_steps, seeds,
-                            parts.parallelism)
-        check_window_finite(window, result, parts.algo)
-        state.epoch, state.env_steps = window + 1, state.env_steps + result.window.num_steps
-        evaluation, eval_s = evaluate(evaluator, parts, state.epoch, eval_every, windows)
-        state.elapsed_s += result.sample_s + result.update_s + eval_s
-        row = progress_row(state, result.window, result.stats, parts.constraints, result.sample_s, result.update_s,
-                           evaluation, eval_s)
-        progress.append(row)
-        wandb.log(row)
-        left = time_left.update(result.sample_s + result.update_s, windows - state.epoch)
-        log.info("%swindow %d/%d | steps %s | %.0f steps/s | %d gradient steps | return %.2f | cost %.2f (limit %g) "
-                 "| elapsed %s, left ~%s", job_prefix(), state.epoch, windows, f"{state.env_steps:,}",
-                 row["steps_per_s"], row.get("gradient_steps", 0), row["return_mean"],
-                 row[parts.constraints.column("cost_mean", 0)], parts.constraints.limits[0],
-                 duration(state.elapsed_s), duration(left))
-        if state.epoch % checkpoint_every == 0 or state.epoch == windows:
-            checkpoint(cfg, run_dir, parts, state, identity, progress)
 
 
 def evaluate(evaluator: Evaluator, parts: Components, epoch: int, every: int,
@@ -325,32 +315,24 @@ def restore(run_dir: Path, identity: dict[str, Any], parts: Components) -> Train
     return TrainingState(saved["epoch"], saved["env_steps"], saved["elapsed_s"], list(saved["rows"]))
 
 
-def check_finite(epoch: int, batch: RolloutBatch, stats: dict[str, float], algo: Algorithm) -> None:
-    """Stop on NaN/inf anywhere the run could silently go wrong; nothing is checkpointed."""
+def check_finite(where: str, batch: RolloutBatch | Window, stats: dict[str, float], algo: Algorithm) -> None:
+    """Stop on NaN/inf anywhere the run could silently go wrong (observations and rewards where the epoch's data
+    keeps them, costs, diagnostics, the policy); nothing is checkpointed."""
     problems = []
-    if not np.isfinite(batch.obs).all():
+    if hasattr(batch, "obs") and not np.isfinite(batch.obs).all():
         problems.append("an observation")
-    if not (np.isfinite(batch.rewards).all() and np.isfinite(batch.costs).all()):
-        problems.append("a reward or cost")
+    if hasattr(batch, "rewards") and not np.isfinite(batch.rewards).all():
+        problems.append("a reward")
+    if not np.isfinite(batch.costs).all():
+        problems.append("a cost")
     problems += [f"the diagnostic '{k}'" for k, v in stats.items() if not math.isfinite(v)]
     problems += [f"the parameter '{name}'" for name, p in algo.policy.named_parameters()
                  if not torch.isfinite(p).all()]
     if problems:
-        raise NonFiniteError(f"Training produced NaN or inf in {', '.join(problems)} at update {epoch + 1}. "
-                             f"The run stopped; its last good checkpoint is left intact. Common causes: a too "
-                             f"large step size (algo.max_kl), an unstable task parameter, or a bug in a new "
-                             f"algorithm.")
-
-
-def check_window_finite(window: int, result: WindowResult, algo: Algorithm) -> None:
-    """check_finite for an off-policy window: costs, diagnostics and every network parameter."""
-    problems = [] if np.isfinite(result.window.costs).all() else ["a cost"]
-    problems += [f"the diagnostic '{k}'" for k, v in result.stats.items() if not math.isfinite(v)]
-    problems += [f"the parameter '{name}'" for name, p in algo.policy.named_parameters() if not torch.isfinite(p).all()]
-    if problems:
-        raise NonFiniteError(f"Training produced NaN or inf in {', '.join(problems)} in window {window + 1}. The run "
-                             f"stopped; its last good checkpoint is left intact. Common causes: too large learning "
-                             f"rates (algo.actor_lr, algo.critic_lr) or a bug in a new algorithm.")
+        raise NonFiniteError(f"Training produced NaN or inf in {', '.join(problems)} at {where}. The run stopped; "
+                             f"its last good checkpoint is left intact. Common causes: too large a step (algo.max_kl; "
+                             f"off-policy, the learning rates algo.actor_lr and algo.critic_lr), an unstable task "
+                             f"parameter, or a bug in a new algorithm.")
 
 
 def progress_row(state: TrainingState, batch: RolloutBatch, stats: dict[str, float], constraints: Constraints,

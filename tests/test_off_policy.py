@@ -88,6 +88,28 @@ def test_checkpoint_without_the_environments_is_refused_with_a_message(tmp_path)
         train(_compose([*args, "train.total_steps=1200", "resume=true"]), tmp_path / "run")
 
 
+def test_nan_stops_an_off_policy_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    """The on-policy NaN guard, per log window: the parameter and the window are named."""
+    from algorithms.core.off_policy import OffPolicyLagrangian
+    from safebench.errors import NonFiniteError
+    from safebench.trainer import train
+
+    original, calls = OffPolicyLagrangian.update_multiplier, {"n": 0}
+
+    def poisoned(self):
+        original(self)
+        calls["n"] += 1
+        if calls["n"] == 200:  # in window 3: 150 updates a window after the random start (window 1)
+            with torch.no_grad():
+                next(self.policy.parameters()).fill_(float("nan"))
+
+    monkeypatch.setattr(OffPolicyLagrangian, "update_multiplier", poisoned)
+    args = ["+algo=sac_lagrangian", *TINY, "train.checkpoint_every=1", "eval.every=0", "hydra.job.chdir=false"]
+    with pytest.raises(NonFiniteError, match=r"NaN or inf in .*the parameter 'net.0.weight'.* at window 3\."):
+        train(_compose(args), tmp_path)
+    assert load_checkpoint(checkpoint_path(tmp_path), {"algo": "sac_lagrangian"})["epoch"] == 2
+
+
 def test_episodes_run_on_across_windows():
     """No episode is cut where a progress.csv row ends: every env step belongs to an episode that either finished
     in one of the windows or is still running (windows of 150 steps per env; episodes of 51-65)."""
