@@ -40,8 +40,9 @@ def load_checkpoint(path: Path, identity: dict[str, Any]) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # any unpickling failure means the file is unusable
-        raise CheckpointError(f"The checkpoint {path} is corrupt or unreadable ({type(exc).__name__}: {exc}). "
-                              f"Delete it to start over, or restore it from a backup.") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc}). If it is a "
+                              f"run's checkpoints/last.pt, it is corrupt: restore it from a backup, or delete it to "
+                              f"start the run over; otherwise name the run's checkpoints/last.pt.") from None
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"The checkpoint {path} is not a safebench checkpoint of format {FORMAT_VERSION}.")
     saved = IDENTITY_DEFAULTS | state.get("identity", {})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
 import math
 from pathlib import Path
 
@@ -36,7 +38,13 @@ def _number(cfg: DictConfig, key: str, *, integer: bool, minimum: float, problem
 def validate_config(cfg: DictConfig) -> list[str]:
     """Every problem found in a composed config, as short sentences (empty when fine)."""
     problems: list[str] = []
+    for key in ("resume", "overwrite", "train.normalize_obs"):  # bool("no") is True: overwrite=no replaced a run
+        if not isinstance(OmegaConf.select(cfg, key, default=False), bool):
+            problems.append(f"{key} must be true or false, got {OmegaConf.select(cfg, key)!r}")
     _number(cfg, "seed", integer=True, minimum=0, problems=problems)
+    for key in ("eval.every", "eval.episodes"):
+        if OmegaConf.select(cfg, key) is not None:
+            _number(cfg, key, integer=True, minimum=0, problems=problems)
     problems += constraint_problems(cfg.task)
     horizon = _number(cfg, "task.horizon", integer=True, minimum=1, problems=problems)
     batch = _number(cfg, "train.batch_size", integer=True, minimum=1, problems=problems)
@@ -65,11 +73,36 @@ def validate_config(cfg: DictConfig) -> list[str]:
     if not problems:
         problems += _check_off_policy(cfg, horizon)
     if not problems:
+        problems += _task_build_problems(cfg)
+    if not problems:
         from safebench.constraints import Constraints
         from safebench.memory_estimate import memory_problems
 
         problems += memory_problems(cfg, Constraints.from_task(cfg.task).count)
     return problems
+
+
+def _task_build_problems(cfg: DictConfig) -> list[str]:
+    """Build the task once with its parameters: a value its constructor or model refuses is a config problem
+    here, not a traceback at the first environment (most task parameters declare no range)."""
+    params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
+    refusal = _task_refusal(str(cfg.task.name), int(cfg.task.horizon), json.dumps(params, sort_keys=True))
+    if refusal is None:
+        return []
+    return [f"task {cfg.task.name} cannot be built with task.params {params} ({refusal}); check the values "
+            f"against conf/task/{cfg.task.name}.yaml"]
+
+
+@functools.lru_cache(maxsize=64)
+def _task_refusal(name: str, horizon: int, params_json: str) -> str | None:
+    """Why the task refuses these parameters (None when it builds): once per distinct task of a sweep."""
+    import tasks
+
+    try:
+        tasks.make(name, horizon=horizon, **json.loads(params_json)).close()
+    except Exception as exc:  # noqa: BLE001 - whatever the task raises, the parameters are the cause
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def _check_task_params(cfg: DictConfig) -> list[str]:

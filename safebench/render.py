@@ -75,7 +75,11 @@ def load_run(run_dir: Path, checkpoint: Path | None) -> tuple[DictConfig, dict]:
         raise ConfigError(f"{config} cannot be read as the run's config ({type(exc).__name__}: {exc}). Restore it "
                           f"(from git, or a copy of the run folder); the checkpoint alone does not say how to "
                           f"build the task and policy.") from None
-    return cfg, load_checkpoint(path, identity={})
+    if not all(OmegaConf.select(cfg, key) is not None for key in ("task.name", "algo.name", "algo._target_")):
+        raise ConfigError(f"{config} is not a safebench run's config (it has no task.name, algo.name or "
+                          f"algo._target_). Pass the directory that `python -m safebench` wrote.")
+    # the task and algorithm the config builds must be the checkpoint's (another seed's is fine)
+    return cfg, load_checkpoint(path, identity={"task": cfg.task.name, "algo": cfg.algo.name})
 
 
 def check_gl_backend(env) -> None:

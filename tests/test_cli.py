@@ -65,6 +65,14 @@ BAD_INPUTS = {
     "batch beyond memory": (["+algo=cpo", "+task=point_circle", "train.batch_size=1000000000000"],
                             ["GiB of memory", "lower train.batch_size"]),
     "resume and overwrite": (["+algo=cpo", "+task=point_circle", "resume=true", "overwrite=true"], ["contradict"]),
+    # bool("no") is True: a word for a switch would have replaced the run in the folder
+    "word for overwrite": (["+algo=cpo", "+task=point_circle", "overwrite=no"], ["overwrite must be true or false"]),
+    "word for normalize_obs": (["+algo=cpo", "+task=point_circle", "train.normalize_obs=maybe"],
+                               ["train.normalize_obs must be true or false"]),
+    "text eval.every": (["+algo=cpo", "+task=point_circle", "eval.every=abc"], ["eval.every must be an integer"]),
+    "negative eval.episodes": (["+algo=cpo", "+task=point_circle", "eval.episodes=-2"], ["eval.episodes"]),
+    "task refuses a param": (["+algo=cpo", "+task=point_circle", "task.params.cost_timing=whenever"],
+                             ["point_circle cannot be built", "cost_timing must be one of"]),
 }
 
 

@@ -47,19 +47,33 @@ def test_render_writes_a_playable_mp4_one_frame_per_step(tmp_path):
 
 
 @pytest.mark.parametrize("case, message", [("no run dir", "not a directory"), ("no checkpoint", "No checkpoint"),
-                                           ("damaged config", "cannot be read as the run's config")])
+                                           ("damaged config", "cannot be read as the run's config"),
+                                           ("not a run's config", "is not a safebench run's config")])
 def test_missing_inputs_exit_2_with_one_paragraph(tmp_path, case, message):
     run = tmp_path / "run"
     if case != "no run dir":
         (run / ".hydra").mkdir(parents=True)
-        (run / ".hydra" / "config.yaml").write_text("seed: [0\n" if case == "damaged config" else "seed: 0\n")
-    if case == "damaged config":
+        (run / ".hydra" / "config.yaml").write_text({"damaged config": "seed: [0\n",
+                                                     "not a run's config": "a: 1\n"}.get(case, "seed: 0\n"))
+    if case in ("damaged config", "not a run's config"):
         (run / "checkpoints").mkdir()
         (run / "checkpoints" / "last.pt").write_bytes(b"")
     result = render_cli(run, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("safebench: error:") and "Traceback" not in result.stderr
     assert message in " ".join(result.stderr.split())
+
+
+def test_a_checkpoint_of_another_task_is_refused(tmp_path):
+    """--checkpoint must come from a run of the same task and algorithm as the run directory's config."""
+    (tmp_path / "circle").mkdir(), (tmp_path / "gather").mkdir()
+    circle = tiny_trained_run(tmp_path / "circle", "point_circle")
+    gather = tiny_trained_run(tmp_path / "gather", "point_gather")
+    result = render_cli(circle, "--checkpoint", gather / "checkpoints" / "last.pt", "--out", tmp_path / "x.mp4",
+                        cwd=tmp_path)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "belongs to a different run" in message and "point_gather" in message
+    assert "Traceback" not in result.stderr and not (tmp_path / "x.mp4").exists()
 
 
 @pytest.mark.slow  # 11 s; the mp4 test renders a run by default
