@@ -22,7 +22,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from safebench.cli import add_group_plus, validate_command_line
-from safebench.errors import SafebenchError, exit_with
+from safebench.errors import ConfigError, SafebenchError, exit_with
 from safebench.run_files import git_commit
 
 
@@ -211,6 +211,22 @@ def benchmark(cfg: DictConfig) -> list[dict]:
                     "batch_size": rates["batch_size"]}] if "gradient_steps_per_s" in rates else [])
 
 
+def bench_problems(cfg: DictConfig) -> list[str]:
+    """What is wrong with the bench's own keys (the run's are checked as for training)."""
+    def whole(value: object, low: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+    seconds, cores, updates = cfg.bench.raw_seconds, cfg.bench.cores, cfg.bench.updates
+    problems = []
+    if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 < seconds < float("inf")):
+        problems.append(f"bench.raw_seconds must be a number of seconds > 0, got {seconds!r}")
+    if not (cores is None or whole(cores, 1)):
+        problems.append(f"bench.cores must be null (every core) or an integer >= 1, got {cores!r}")
+    if not whole(updates, 1):
+        problems.append(f"bench.updates must be an integer >= 1, got {updates!r}")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> None:
     """Compose conf/bench.yaml with the overrides (algorithm cpo unless given) and print the figures."""
     from safebench.cli import _compose
@@ -221,6 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         validate_command_line(argv, config_name="bench")
         cfg = _compose(argv, config_name="bench")
+        problems = bench_problems(cfg)
+        if problems:
+            raise ConfigError(f"Invalid bench settings: {'; '.join(problems)} (defaults in conf/bench.yaml).")
     except SafebenchError as error:
         exit_with(error)
     for figure in benchmark(cfg):

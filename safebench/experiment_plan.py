@@ -95,10 +95,13 @@ def read_plan(path: Path) -> list[dict]:
         return []
     try:
         runs = json.loads(path.read_text())["runs"]
-        return [dict(entry, task=str(entry["task"]), algo=str(entry["algo"]), seed=int(entry["seed"]),
-                     total_steps=int(entry["total_steps"]), overrides=[str(o) for o in entry["overrides"]])
-                for entry in runs]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        entries = [dict(entry, task=str(entry["task"]), algo=str(entry["algo"]), seed=int(entry["seed"]),
+                        total_steps=int(entry["total_steps"]), overrides=[str(o) for o in entry["overrides"]])
+                   for entry in runs]
+        if any(entry["total_steps"] < 1 or entry["seed"] < 0 for entry in entries):
+            raise ValueError("a run with total_steps < 1 or a negative seed")
+        return entries
+    except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
         raise ConfigError(f"{path} is not a readable experiment plan ({type(exc).__name__}: {exc}). Write it again "
                           f"with the experiment's command: scripts/reproduce_figure.sh EXPERIMENT DIR --resume "
                           f"[overrides], which rewrites it before continuing.") from None

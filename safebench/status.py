@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,12 @@ def read_run(path: Path) -> RunProgress | None:
         return None
     last = _last_progress_row(path / PROGRESS_FILE)
     if last:
-        run.steps_done, run.seconds = int(float(last["env_steps"])), float(last.get("time_s") or 0.0)
+        try:
+            steps, seconds = float(last["env_steps"]), float(last.get("time_s") or 0.0)
+        except ValueError:  # a damaged row: nothing known of the run's progress
+            steps, seconds = 0.0, 0.0
+        finite = math.isfinite(steps) and math.isfinite(seconds)
+        run.steps_done, run.seconds = (int(steps), seconds) if finite and steps >= 0 else (0, 0.0)
     try:
         run.complete = json.loads((path / SUMMARY_FILE).read_text()).get("status") == "complete"
     except (OSError, ValueError, AttributeError):
@@ -69,7 +75,7 @@ def _last_progress_row(path: Path) -> dict[str, str] | None:
 
     try:
         lines = path.read_text().splitlines()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
     rows = list(csv.DictReader(lines))
     for row in reversed(rows):
@@ -168,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dir", type=Path, help="the experiment's folder (holding plan.json and the run directories)")
     parser.add_argument("--parallel", type=int, default=1, help="runs that go side by side (default 1)")
     args = parser.parse_args(argv)
+    if args.parallel < 1:
+        parser.error(f"--parallel is the number of runs that go at a time, at least 1; got {args.parallel}")
     if not args.dir.is_dir():
         print(f"safebench.status: error: not a directory: {args.dir}", file=sys.stderr)
         return 2

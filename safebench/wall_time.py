@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -67,6 +68,13 @@ def bench_figure(line: str) -> dict:
     if not isinstance(figure, dict) or not {"task", "algo", "figure"} <= set(figure):
         raise LookupError(f"this line is not a complete line of python -m safebench.bench: {line[:100]!r}. Rerun "
                           f"the bench for its task, or remove the line")
+    value = figure.get("value")
+    limits = {"end_to_end_steps_per_s": (0.0, math.inf), "evaluation_fraction_of_wall_time": (-1e-9, 1.0)}
+    low, high = limits.get(figure["figure"], (-math.inf, math.inf))
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if figure["figure"] in limits and not (number and math.isfinite(value) and low < value < high):
+        raise LookupError(f"the bench line's value {value!r} is not a possible {figure['figure']} ({line[:100]!r}). "
+                          f"Rerun the bench for its task, or remove the line")
     return figure
 
 
@@ -153,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
             lines += sys.stdin.readlines() if name == "-" else Path(name).read_text().splitlines()
         except OSError as error:
             parser.error(f"cannot read {name}: {error.strerror or error}")
+        except UnicodeDecodeError:
+            parser.error(f"{name} is not a text file of python -m safebench.bench lines")
     seeds = {}
     for item in args.seeds:
         task, _, count = item.partition("=")

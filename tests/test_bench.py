@@ -108,3 +108,15 @@ def test_measures_an_off_policy_algorithm_with_its_update_share():
     assert value["end_to_end_steps_per_s"] == pytest.approx(
         value["sampling_steps_per_s"] * (1 - value["update_fraction_of_iteration"]), rel=1e-6)
     assert figures["update_fraction_of_iteration"]["batch_size"] == 300
+
+
+@pytest.mark.parametrize("setting, message", [("bench.cores=abc", "bench.cores must be null"),
+                                              ("bench.raw_seconds=0", "bench.raw_seconds must be a number"),
+                                              ("bench.updates=0", "bench.updates must be an integer >= 1")])
+def test_impossible_bench_settings_are_one_message(capsys, setting, message):
+    from safebench.bench import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["+task=point_circle", setting])
+    err = " ".join(capsys.readouterr().err.split())
+    assert exit_.value.code == 2 and message in err and "Traceback" not in err

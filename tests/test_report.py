@@ -446,6 +446,31 @@ def test_an_algorithms_class_names_its_arms_without_a_harness_edit():
     assert algo_label(old) == "fixed_penalty(beta=5)"
 
 
+def test_runs_with_undecodable_or_non_numeric_files_are_skipped_not_fatal(tmp_path, capsys):
+    root = tmp_path / "runs"
+    for seed in (0, 1):
+        linear_run(root, "point_circle", "cpo", seed, 1.0, 2.0)
+    (linear_run(root, "point_circle", "cpo", 2, 1.0, 2.0) / "progress.csv").write_bytes(b"\xff\xfe\x00\n")
+    (linear_run(root, "point_circle", "cpo", 3, 1.0, 2.0) / "summary.json").write_bytes(b"\xff\xfe")
+    text = linear_run(root, "point_circle", "cpo", 4, 1.0, 2.0) / "progress.csv"
+    text.write_text(text.read_text().replace("\n1,", "\n1x,", 1).replace(",19.0,", ",abc,", 1))
+    scalar = linear_run(root, "point_circle", "cpo", 5, 1.0, 2.0) / ".hydra" / "config.yaml"
+    scalar.write_text("seed: 5\ntask: {name: point_circle, cost_limit: 5.0}\nalgo: cpo\n")
+    assert report_main([str(root), "--n-resamples", "200", "--out", str(tmp_path / "report")]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "skipped 4 run(s)" in err and "Traceback" not in err
+    assert "unreadable progress.csv (UnicodeDecodeError)" in err and "unreadable summary.json" in err
+    assert "not numbers in return_mean" in err and "unreadable .hydra/config.yaml (AttributeError" in err
+
+
+@pytest.mark.parametrize("option", [["--confidence", "2"], ["--confidence", "nan"], ["--n-resamples", "0"],
+                                    ["--seed", "-1"]])
+def test_impossible_statistics_options_are_one_message(tmp_path, capsys, option):
+    with pytest.raises(SystemExit) as exit_:
+        report_main([str(tmp_path), *option])
+    assert exit_.value.code == 2 and option[0] in capsys.readouterr().err
+
+
 def test_legends_and_tables_give_the_papers_names_next_to_the_config_names():
     from safebench.report.paper_names import display_name
 

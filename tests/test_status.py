@@ -81,6 +81,27 @@ def test_a_torn_plan_is_one_message_and_exit_2(tmp_path, capsys):
     assert "not a readable experiment plan" in err and "--resume" in err and "Traceback" not in err
 
 
+def test_damaged_progress_counts_nothing_and_impossible_plans_or_options_are_refused(tmp_path, capsys):
+    import pytest
+
+    from safebench.status import main
+
+    runs = tmp_path / "runs"
+    damaged = {0: b"epoch,env_steps,time_s\n1,x,abc\n", 1: b"epoch,env_steps,time_s\n1,inf,nan\n",
+               2: b"\xff\xfe\x00binary\n"}
+    for seed, content in damaged.items():
+        (fake_run(runs, seed, 1000, 0, False) / "progress.csv").write_bytes(content)
+    assert main([str(runs)]) == 0
+    assert "env steps: 0 / 3,000" in capsys.readouterr().out  # nothing known done, no traceback
+    for total in ("1e400", "-5"):
+        (runs / PLAN_FILE).write_text('{"overrides": [], "runs": [{"task": "ant_circle", "algo": "cpo", "seed": 0, '
+                                      f'"total_steps": {total}, "overrides": []}}]}}')
+        assert main([str(runs)]) == 2 and "not a readable experiment plan" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main([str(runs), "--parallel", "0"])
+    assert exit_.value.code == 2 and "--parallel" in capsys.readouterr().err
+
+
 def test_a_sweep_the_cli_would_refuse_writes_no_plan(tmp_path, capsys):
     """reproduce_figure.sh writes the plan first: a bad value must not leave a plan that blocks the corrected command."""
     from safebench.experiment_plan import main

@@ -73,6 +73,21 @@ def test_a_task_without_bench_lines_is_named(tmp_path, capsys):
     assert exit_.value.code == 2 and "cannot read" in capsys.readouterr().err
 
 
+def test_an_impossible_bench_value_or_a_binary_file_is_one_message(tmp_path, capsys):
+    common = {"task": "point_circle", "algo": "cpo", "commit": "abc"}
+    for figure, value in (("end_to_end_steps_per_s", 0), ("end_to_end_steps_per_s", "fast"),
+                          ("evaluation_fraction_of_wall_time", 1.0)):
+        path = tmp_path / "bench.jsonl"
+        path.write_text(json.dumps(common | {"figure": figure, "value": value}) + "\n")
+        with pytest.raises(SystemExit) as exit_:
+            main([str(path), "--experiment", "paper_fig1_point"])
+        assert exit_.value.code == 2 and "is not a possible" in capsys.readouterr().err
+    (tmp_path / "bench.bin").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path / "bench.bin")])
+    assert exit_.value.code == 2 and "not a text file" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("damaged", ['{"task": "point_circle", "al', '{"value": 3}'])
 def test_a_cut_off_or_foreign_bench_line_is_one_message(tmp_path, capsys, damaged):
     path = tmp_path / "bench.jsonl"

@@ -24,7 +24,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of every bootstrap (default 0)")
     parser.add_argument("--curves", choices=("train", "eval"), default="train",
                         help="learning curves of the training batches (default) or of the deterministic evaluation")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 < args.confidence < 1:  # also NaN
+        parser.error(f"--confidence is a level between 0 and 1 (e.g. 0.95), got {args.confidence}")
+    if args.n_resamples < 1:
+        parser.error(f"--n-resamples must be at least 1 (the default is 10000), got {args.n_resamples}")
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    return args
 
 
 def warn_skipped(loaded: LoadedRuns) -> None:

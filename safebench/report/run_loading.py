@@ -113,7 +113,8 @@ def read_config(path: Path) -> DictConfig:
     try:
         cfg = OmegaConf.load(path / CONFIG_FILE)
         str(cfg.task.name), str(cfg.algo.name), int(cfg.seed), cfg.task.cost_limit
-    except (OSError, ValueError, TypeError, yaml.YAMLError, OmegaConfBaseException) as exc:  # not a safebench run
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError,
+            OmegaConfBaseException) as exc:  # not a safebench run (UnicodeDecodeError is a ValueError)
         first_line = (str(exc).strip().splitlines() or [""])[0]
         raise SkippedRun(f"unreadable .hydra/config.yaml ({type(exc).__name__}: {first_line})") from None
     return cfg
@@ -147,7 +148,7 @@ def read_progress(path: Path, constraints: tuple[Constraint, ...]) -> pd.DataFra
         raise SkippedRun("no progress.csv (crashed before its first update?)")
     try:
         progress = pd.read_csv(file)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise SkippedRun(f"empty or unreadable progress.csv ({type(exc).__name__})") from None
     missing = needed_columns(constraints) - set(progress.columns)
     if progress.empty:
@@ -156,6 +157,9 @@ def read_progress(path: Path, constraints: tuple[Constraint, ...]) -> pd.DataFra
         declared = (f" (config declares {len(constraints)} constraints: {', '.join(c.name for c in constraints)})"
                     if len(constraints) > 1 else "")
         raise SkippedRun(f"progress.csv lacks {', '.join(sorted(missing))}{declared}")
+    not_numbers = sorted(c for c in needed_columns(constraints) if not pd.api.types.is_numeric_dtype(progress[c]))
+    if not_numbers:
+        raise SkippedRun(f"progress.csv has values that are not numbers in {', '.join(not_numbers)}")
     return progress
 
 
@@ -167,7 +171,7 @@ def check_complete(path: Path) -> dict:
     try:
         summary = json.loads(file.read_text())
         status = summary.get("status")
-    except (json.JSONDecodeError, AttributeError):
+    except (ValueError, AttributeError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise SkippedRun("unreadable summary.json") from None
     if status != "complete":
         raise SkippedRun(f"summary.json status is {status!r}, not 'complete'")
@@ -177,8 +181,11 @@ def check_complete(path: Path) -> dict:
 def check_rows(path: Path) -> None:
     """Every line of progress.csv has the header's number of fields: a cut file (a copy stopped mid-line, a
     full disk) must not enter the report with wrong finals."""
-    with open(path / PROGRESS_FILE, newline="") as file:
-        lines = list(csv.reader(file))
+    try:
+        with open(path / PROGRESS_FILE, newline="") as file:
+            lines = list(csv.reader(file))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SkippedRun(f"unreadable progress.csv ({type(exc).__name__})") from None
     width = len(lines[0]) if lines else 0
     torn = [n + 1 for n, line in enumerate(lines) if len(line) != width]
     if torn or not (path / PROGRESS_FILE).read_bytes().endswith(b"\n"):
@@ -188,6 +195,8 @@ def check_rows(path: Path) -> None:
 def check_against_summary(progress: pd.DataFrame, summary: dict) -> None:
     """progress.csv must hold the updates summary.json counts: epochs 1..n, ending at its env steps."""
     epochs, steps = summary.get("epochs"), summary.get("env_steps")
+    if not all(value is None or (isinstance(value, int) and not isinstance(value, bool)) for value in (epochs, steps)):
+        raise SkippedRun(f"summary.json's epochs and env_steps are not whole numbers ({epochs!r}, {steps!r})")
     if "epoch" in progress and list(progress["epoch"]) != list(range(1, len(progress) + 1)):
         raise SkippedRun("progress.csv epochs are not 1, 2, ... (rows missing or repeated)")
     if epochs is not None and len(progress) != epochs:
