@@ -238,6 +238,9 @@ def check_writable(directory: Path) -> list[str]:
     import shutil
 
     existing = nearest_existing(Path(directory).absolute())
+    if not existing.is_dir():
+        return [f"the run directory {directory} cannot be made: {existing} is a file; choose another with "
+                f"hydra.run.dir=... (or hydra.sweep.dir=... for -m)"]
     if not os.access(existing, os.W_OK | os.X_OK):
         return [f"the run directory {directory} cannot be written ({existing} is not writable); choose another "
                 f"with hydra.run.dir=... (or hydra.sweep.dir=... for -m)"]

@@ -115,6 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args:
         print("usage: python -m safebench.experiment_plan OUT.json OVERRIDE...", file=sys.stderr)
         return 2
+    from safebench.run_files import nearest_existing
+
+    out = Path(args[0])
+    if out.is_dir() or not nearest_existing(out.parent).is_dir():
+        print(f"safebench.experiment_plan: error: cannot write the plan {out}: "
+              f"{'it is a directory' if out.is_dir() else f'{nearest_existing(out.parent)} is a file'}; name a "
+              f"file such as runs/plan.json.", file=sys.stderr)
+        return 2
     try:
         entries = write_plan(Path(args[0]), args[1:])
     except SafebenchError as error:

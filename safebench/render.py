@@ -51,7 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="checkpoint file (default RUN_DIR/checkpoints/last.pt)")
     parser.add_argument("--deterministic", action="store_true", help="act with the policy's mean instead of sampling")
     parser.add_argument("--seed", type=int, default=None, help="seed of the first episode (default: the run's seed)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.seed is not None and args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    return args
 
 
 def load_run(run_dir: Path, checkpoint: Path | None) -> tuple[DictConfig, dict]:

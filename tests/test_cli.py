@@ -76,6 +76,14 @@ BAD_INPUTS = {
 }
 
 
+def test_a_run_directory_below_a_file_is_named_as_such(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("")
+    result = run_cli_in_process("+algo=cpo", "+task=point_circle", f"hydra.run.dir={tmp_path / 'notes.txt' / 'run'}",
+                                capsys=capsys)
+    assert result.returncode == 2 and "notes.txt is a file" in " ".join(result.stderr.split())
+
+
 def test_unwritable_run_directory_is_refused_before_anything_starts(tmp_path, capsys, monkeypatch):
     target = "/proc/sys/safebench-run"  # not writable, even for root
     if os.access("/proc/sys", os.W_OK):

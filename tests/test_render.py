@@ -64,6 +64,11 @@ def test_missing_inputs_exit_2_with_one_paragraph(tmp_path, case, message):
     assert message in " ".join(result.stderr.split())
 
 
+def test_a_negative_seed_is_one_message(tmp_path):
+    result = render_cli(tmp_path, "--seed", "-1", cwd=tmp_path)
+    assert result.returncode == 2 and "--seed must be >= 0" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_checkpoint_of_another_task_is_refused(tmp_path):
     """--checkpoint must come from a run of the same task and algorithm as the run directory's config."""
     (tmp_path / "circle").mkdir(), (tmp_path / "gather").mkdir()

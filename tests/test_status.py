@@ -102,6 +102,13 @@ def test_damaged_progress_counts_nothing_and_impossible_plans_or_options_are_ref
     assert exit_.value.code == 2 and "--parallel" in capsys.readouterr().err
 
 
+def test_a_plan_path_that_is_a_directory_is_one_message_and_leaves_no_lock(tmp_path, capsys):
+    from safebench.experiment_plan import main
+
+    assert main([str(tmp_path), "+experiment=paper_fig1_point"]) == 2
+    assert "it is a directory" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
 def test_a_sweep_the_cli_would_refuse_writes_no_plan(tmp_path, capsys):
     """reproduce_figure.sh writes the plan first: a bad value must not leave a plan that blocks the corrected command."""
     from safebench.experiment_plan import main
