@@ -168,7 +168,11 @@ def validate_command_line(argv: list[str], config_name: str = "config") -> Check
     """Raise ConfigError describing the first job whose config is invalid; else every job, composed."""
     from hydra._internal.utils import get_args_parser
 
-    args = get_args_parser().parse_args(argv)
+    args, unknown = get_args_parser().parse_known_args(argv)
+    if unknown:  # e.g. --resume: settings are overrides without dashes
+        meant = " ".join(f"{a.lstrip('-').partition('=')[0]}={a.partition('=')[2] or 'true'}" for a in unknown)
+        raise ConfigError(f"Unknown flag(s) {' '.join(unknown)}. Settings are Hydra overrides, without dashes: "
+                          f"did you mean {meant}? (python -m safebench --help lists the flags Hydra takes)")
     jobs = _combinations(args.overrides, args.multirun, config_name)
     if args.multirun:  # each job's update lines say 'job i/N'
         os.environ[SWEEP_JOBS_VARIABLE] = str(len(jobs))

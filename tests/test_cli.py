@@ -71,6 +71,7 @@ BAD_INPUTS = {
                                ["train.normalize_obs must be true or false"]),
     "text eval.every": (["+algo=cpo", "+task=point_circle", "eval.every=abc"], ["eval.every must be an integer"]),
     "negative eval.episodes": (["+algo=cpo", "+task=point_circle", "eval.episodes=-2"], ["eval.episodes"]),
+    "dashed flag": (["+algo=cpo", "+task=point_circle", "--resume"], ["Unknown flag(s) --resume", "mean resume=true"]),
     "task refuses a param": (["+algo=cpo", "+task=point_circle", "task.params.cost_timing=whenever"],
                              ["point_circle cannot be built", "cost_timing must be one of"]),
 }
