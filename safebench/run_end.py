@@ -75,8 +75,11 @@ def closing_block(cfg: DictConfig, run_dir: Path, summary: dict[str, Any]) -> st
     feasible = all(summary[constraints.column("final_cost", k)] <= limit for k, limit in enumerate(constraints.limits))
     what = f"{cfg.task.name} / {cfg.algo.name} / seed {cfg.seed}"
     status = "complete" if summary.get("status") == "complete" else f"{summary.get('status')}"
+    from safebench.report.run_loading import algorithm_class
+
+    unit = "log windows" if getattr(algorithm_class(cfg.algo), "learns_from_replay", False) else "updates"
     lines = [
-        f"Run {status}: {what}, {summary['epochs']} updates, {summary['env_steps']:,} env steps "
+        f"Run {status}: {what}, {summary['epochs']} {unit}, {summary['env_steps']:,} env steps "
         f"in {duration(summary.get('wall_time_s', 0.0))}",
         f"  final return {summary['final_return']:.4g} (mean over the last 10% of env steps, as the report)",
         *(f"  {line}" for line in constraint_lines(summary, constraints)),
