@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import math
@@ -84,25 +83,17 @@ def validate_config(cfg: DictConfig) -> list[str]:
 
 def _task_build_problems(cfg: DictConfig) -> list[str]:
     """Build the task once with its parameters: a value its constructor or model refuses is a config problem
-    here, not a traceback at the first environment (most task parameters declare no range)."""
+    here, not a traceback at the first environment (most task parameters declare no range). The build is the
+    memory estimate's, cached per distinct task of a sweep."""
+    from safebench.memory_estimate import task_dims
+
     params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
-    refusal = _task_refusal(str(cfg.task.name), int(cfg.task.horizon), json.dumps(params, sort_keys=True))
-    if refusal is None:
-        return []
-    return [f"task {cfg.task.name} cannot be built with task.params {params} ({refusal}); check the values "
-            f"against conf/task/{cfg.task.name}.yaml"]
-
-
-@functools.lru_cache(maxsize=64)
-def _task_refusal(name: str, horizon: int, params_json: str) -> str | None:
-    """Why the task refuses these parameters (None when it builds): once per distinct task of a sweep."""
-    import tasks
-
     try:
-        tasks.make(name, horizon=horizon, **json.loads(params_json)).close()
+        task_dims(str(cfg.task.name), int(cfg.task.horizon), json.dumps(params, sort_keys=True))
     except Exception as exc:  # noqa: BLE001 - whatever the task raises, the parameters are the cause
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        return [f"task {cfg.task.name} cannot be built with task.params {params} ({type(exc).__name__}: {exc}); "
+                f"check the values against conf/task/{cfg.task.name}.yaml"]
+    return []
 
 
 def _check_task_params(cfg: DictConfig) -> list[str]:

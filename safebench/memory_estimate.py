@@ -14,7 +14,7 @@ OBS_COPIES, ACT_COPIES, FIXED_BYTES, PER_COST_BYTES = 4, 4, 96, 48
 
 
 @lru_cache(maxsize=64)
-def _dims(task: str, horizon: int, params_json: str) -> tuple[int, int]:
+def task_dims(task: str, horizon: int, params_json: str) -> tuple[int, int]:
     """(obs_dim, act_dim) of a task with these parameters, from a throwaway environment."""
     import tasks
 
@@ -28,7 +28,7 @@ def _dims(task: str, horizon: int, params_json: str) -> tuple[int, int]:
 def batch_bytes(cfg: DictConfig, cost_count: int) -> int:
     """Estimated bytes that one batch of ``train.batch_size`` steps takes through sampling and the update."""
     params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
-    obs_dim, act_dim = _dims(str(cfg.task.name), int(cfg.task.horizon), json.dumps(params, sort_keys=True))
+    obs_dim, act_dim = task_dims(str(cfg.task.name), int(cfg.task.horizon), json.dumps(params, sort_keys=True))
     per_step = 4 * (OBS_COPIES * obs_dim + ACT_COPIES * act_dim) + FIXED_BYTES + PER_COST_BYTES * cost_count
     return int(cfg.train.batch_size) * per_step
 
