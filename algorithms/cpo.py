@@ -19,6 +19,7 @@ import torch
 
 from algorithms.core.actor_critic import UpdateData
 from algorithms.core.cpo_multi_constraint_dual import solve_cpo_dual_numeric
+from algorithms.core.kl_edge import kl_edge_scale
 from algorithms.core.mlp import flat_params
 from algorithms.core.trust_region import TrustRegionAlgorithm
 
@@ -145,7 +146,7 @@ class CPO(TrustRegionAlgorithm):
         if self.num_constraints == 1:
             lam, nu, mode = solve_cpo_dual(q, float(r[0]), float(S[0, 0]), float(c[0]), self.max_kl)
             if mode == "recovery":
-                return -math.sqrt(2 * self.max_kl / float(S[0, 0])) * h_inv_b[0], lam, np.array([nu]), mode
+                return -kl_edge_scale(float(S[0, 0]), self.max_kl) * h_inv_b[0], lam, np.array([nu]), mode
             return (h_inv_g - nu * h_inv_b[0]) / lam, lam, np.array([nu]), mode
         solution = solve_cpo_dual_numeric(q, r, S, c, self.max_kl)
         if solution.mode == "recovery":
@@ -163,4 +164,4 @@ class CPO(TrustRegionAlgorithm):
         quad = float(weights @ S @ weights)
         if quad <= 1e-10 * max(float(np.trace(S)), _EPS):
             return torch.zeros_like(h_inv_b[0])
-        return -(torch.from_numpy(weights).float() @ h_inv_b) * math.sqrt(2 * self.max_kl / quad)
+        return -(torch.from_numpy(weights).float() @ h_inv_b) * kl_edge_scale(quad, self.max_kl)

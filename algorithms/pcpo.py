@@ -11,11 +11,10 @@ at most max(-c, 0) (falls when pi_k violates).
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from algorithms.core.actor_critic import UpdateData
+from algorithms.core.kl_edge import kl_edge_scale
 from algorithms.core.mlp import flat_params
 from algorithms.core.trust_region import TrustRegionAlgorithm
 
@@ -40,7 +39,7 @@ class PCPO(TrustRegionAlgorithm):
         advantages, g, b, h_inv_g, h_inv_b, hvp = self.natural_gradients(data)
         b, h_inv_b = b[0], h_inv_b[0]
         q = max(float(h_inv_g @ hvp(h_inv_g)), _EPS)
-        reward_step = math.sqrt(2 * self.max_kl / q) * h_inv_g
+        reward_step = kl_edge_scale(q, self.max_kl) * h_inv_g
         c = float(data.episode_costs[0] - self.cost_limits[0])
         step, multiplier = kl_projection(reward_step, b, h_inv_b, c)
         start = flat_params(self.policy)

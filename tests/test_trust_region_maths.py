@@ -1,5 +1,6 @@
-"""Conjugate gradient, Fisher-vector products and the line search."""
+"""Conjugate gradient, Fisher-vector products, the KL-edge step length and the line search."""
 
+import pytest
 import torch
 
 from algorithms.core.conjugate_gradient import conjugate_gradient
@@ -9,6 +10,7 @@ from algorithms.core.fisher_vector_product import (
     make_hessian_vector_product,
     mean_kl,
 )
+from algorithms.core.kl_edge import kl_edge_scale
 from algorithms.core.line_search import backtracking_line_search
 from algorithms.core.mlp import flat_params, set_flat_params
 from algorithms.core.policy import GaussianPolicy
@@ -81,6 +83,17 @@ def test_fisher_product_of_tanh_policies_equals_the_kl_hessian_product():
     for _ in range(3):
         v = torch.randn(len(flat_params(policy)), dtype=torch.float64)
         torch.testing.assert_close(by_form(v), by_hessian(v), rtol=1e-10, atol=1e-12)
+
+
+def test_kl_edge_scale_puts_any_direction_on_the_trust_region_edge():
+    torch.manual_seed(0)
+    a = torch.randn(6, 6, dtype=torch.float64)
+    h = a @ a.T + 0.1 * torch.eye(6, dtype=torch.float64)
+    for max_kl in (0.01, 0.05):
+        for _ in range(3):
+            x = torch.randn(6, dtype=torch.float64) * 10 ** float(torch.randint(-3, 3, ()))
+            step = kl_edge_scale(float(x @ h @ x), max_kl) * x
+            assert float(0.5 * step @ h @ step) == pytest.approx(max_kl, rel=1e-12)
 
 
 def test_line_search_takes_first_acceptable_fraction_and_reverts_when_none():

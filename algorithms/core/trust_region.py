@@ -16,6 +16,7 @@ import torch
 from algorithms.core.actor_critic import ActorCritic, UpdateData, surrogate
 from algorithms.core.conjugate_gradient import conjugate_gradient
 from algorithms.core.fisher_vector_product import make_fisher_vector_product, mean_kl
+from algorithms.core.kl_edge import kl_edge_scale
 from algorithms.core.line_search import backtracking_line_search
 from algorithms.core.mlp import flat_grad, flat_params, set_flat_params
 
@@ -49,7 +50,7 @@ class TrustRegionAlgorithm(ActorCritic):
         hvp = self.fisher_product(data)
         direction = conjugate_gradient(hvp, g, self.cg_iters)
         shs = float(direction @ hvp(direction))
-        full_step = np.sqrt(2 * self.max_kl / max(shs, 1e-12)) * direction
+        full_step = kl_edge_scale(max(shs, 1e-12), self.max_kl) * direction
         return self.search(data, full_step, lambda gain, _cost: gain > 0, advantages)
 
     # ----------------------------------------------------------------- shared building blocks
@@ -91,7 +92,7 @@ class TrustRegionAlgorithm(ActorCritic):
         quad = float(step @ hvp(step))
         if not math.isfinite(quad) or quad <= 2 * self.max_kl:
             return step, 1.0
-        scale = math.sqrt(2 * self.max_kl / quad)
+        scale = kl_edge_scale(quad, self.max_kl)
         return step * scale, scale
 
     def search(self, data: UpdateData, full_step: torch.Tensor, improves, advantages: torch.Tensor,

@@ -11,7 +11,6 @@ One step costs a handful of full-batch passes instead of ``ValueCritic``'s epoch
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +18,7 @@ import torch
 
 from algorithms.core.conjugate_gradient import conjugate_gradient
 from algorithms.core.fisher_vector_product import make_hessian_vector_product
+from algorithms.core.kl_edge import kl_edge_scale
 from algorithms.core.line_search import backtracking_line_search
 from algorithms.core.mlp import flat_grad, flat_params, set_flat_params
 from algorithms.core.value_critic import ValueCritic
@@ -73,7 +73,7 @@ class TrustRegionCritic(ValueCritic):
         gradient = flat_grad(loss(), self.net).detach()
         hvp = make_hessian_vector_product(kl(obs[subsample], old_sub), self.net, self.cg_damping)
         direction = conjugate_gradient(hvp, gradient, self.cg_iters)
-        scale = math.sqrt(2 * self.max_kl / (float(direction @ hvp(direction)) + 1e-8))
+        scale = kl_edge_scale(float(direction @ hvp(direction)) + 1e-8, self.max_kl)
         with torch.no_grad():
             before = float(loss())
 
