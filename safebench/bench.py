@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from safebench.cli import add_group_plus, validate_command_line
+from safebench.command_line import add_group_plus, validate_command_line
 from safebench.errors import ConfigError, SafebenchError, exit_with
 from safebench.run_files import git_commit
 
@@ -229,14 +229,14 @@ def bench_problems(cfg: DictConfig) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Compose conf/bench.yaml with the overrides (algorithm cpo unless given) and print the figures."""
-    from safebench.cli import _compose
+    from safebench.command_line import compose_config
 
     argv = add_group_plus(list(sys.argv[1:] if argv is None else argv))
     if not any(a.lstrip("+").startswith("algo=") for a in argv):
         argv.append("+algo=cpo")
     try:
         validate_command_line(argv, config_name="bench")
-        cfg = _compose(argv, config_name="bench")
+        cfg = compose_config(argv, config_name="bench")
         problems = bench_problems(cfg)
         if problems:
             raise ConfigError(f"Invalid bench settings: {'; '.join(problems)} (defaults in conf/bench.yaml).")

@@ -20,10 +20,10 @@ PLAN_FILE = "plan.json"
 def plan_runs(overrides: list[str]) -> list[dict]:
     """One entry per job of ``python -m safebench -m OVERRIDES``: who it is and how many env steps it needs.
     ConfigError for a job the sweep would refuse, so that no plan is written for a sweep that cannot start."""
-    from safebench.cli import _combinations, add_group_plus, check_distinct_directories, checked_configs
+    from safebench.command_line import add_group_plus, check_distinct_directories, checked_configs, sweep_jobs
 
-    jobs = _combinations(add_group_plus(overrides), multirun=True, config_name="config")
-    configs = checked_configs(jobs)  # the checks the command line makes (safebench.cli.validate_command_line)
+    jobs = sweep_jobs(add_group_plus(overrides), multirun=True, config_name="config")
+    configs = checked_configs(jobs)  # the checks the command line makes (safebench.command_line.validate_command_line)
     check_distinct_directories(jobs, configs)
     return plan_entries(jobs, configs)
 

@@ -40,16 +40,16 @@ def experiment_jobs(experiment: str) -> dict[tuple[str, str], dict]:
     core): the seed is a leaf value that selects no config group."""
     from hydra.utils import get_class
 
-    from safebench.cli import _combinations, _compose
+    from safebench.command_line import compose_config, sweep_jobs
     from safebench.off_policy import learns_from_replay
     from safebench.report.run_loading import algo_label
 
     groups: dict[tuple[str, str], dict] = {}
     composed: dict[tuple[str, ...], DictConfig] = {}
-    for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config"):
+    for job in sweep_jobs([f"+experiment={experiment}"], multirun=True, config_name="config"):
         key = tuple(override for override in job if not override.startswith("seed="))
         if key not in composed:
-            composed[key] = _compose(job)
+            composed[key] = compose_config(job)
         cfg = composed[key]
         cls = get_class(cfg.algo._target_)
         group = groups.setdefault((str(cfg.task.name), algo_label(cfg.algo)), {

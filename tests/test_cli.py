@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from helpers import run_cli, run_cli_in_process
 
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.config_validation import available, validate_config
 from safebench.run_files import TIME_COLUMNS
 
@@ -17,7 +17,7 @@ TINY = ["train.total_steps=3000", "train.batch_size=1000", "train.num_envs=2"]
 
 
 def test_config_composition():
-    cfg = _compose(["+algo=trpo", "+task=point_circle"])
+    cfg = compose_config(["+algo=trpo", "+task=point_circle"])
     assert cfg.algo.name == "trpo" and cfg.task.name == "point_circle"
     assert cfg.algo.max_kl == 0.01 and cfg.algo.gamma == 0.995 and list(cfg.algo.hidden_sizes) == [64, 32]
     assert cfg.algo.cost_gae_lambda == cfg.task.cost_gae_lambda == 1.0
@@ -34,7 +34,7 @@ def test_every_algorithm_and_task_config_composes(algo):
     from safebench.constraints import Constraints
 
     for task in available("task"):
-        cfg = _compose([f"+algo={algo}", f"+task={task}"])
+        cfg = compose_config([f"+algo={algo}", f"+task={task}"])
         most = get_class(cfg.algo._target_).max_constraints
         if most is not None and Constraints.from_task(cfg.task).count > most:
             (problem,) = validate_config(cfg)
@@ -174,7 +174,7 @@ def test_every_hyperparameter_needs_a_declared_range():
     from omegaconf import open_dict
 
     for algo in available("algo"):
-        cfg = _compose([f"+algo={algo}", "+task=point_circle"])
+        cfg = compose_config([f"+algo={algo}", "+task=point_circle"])
         assert "gamma" in cfg.algo.ranges, algo
         with open_dict(cfg):
             del cfg.algo.ranges["gamma"]
@@ -217,7 +217,7 @@ def test_an_unknown_key_in_an_algorithm_yaml_is_named_with_the_valid_keys(algo):
     """A typo'd key in conf/algo/<name>.yaml: the algorithm, a did-you-mean and its keys, not a TypeError."""
     from omegaconf import open_dict
 
-    cfg = _compose([f"+algo={algo}", "+task=point_circle"])
+    cfg = compose_config([f"+algo={algo}", "+task=point_circle"])
     with open_dict(cfg):
         cfg.algo["gamam"] = 0.99  # as if the YAML said 'gamam: 0.99'
     (problem,) = validate_config(cfg)

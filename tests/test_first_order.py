@@ -42,13 +42,13 @@ def test_every_first_order_algorithm_steps_its_policy_with_fused_adam_and_resume
     """Thousands of minibatch steps per update: the fused kernel (algorithms/core/fused_adam.py), kept by a resume."""
     from hydra.utils import get_class
 
-    from safebench.cli import _compose
+    from safebench.command_line import compose_config
     from safebench.config_validation import available
     from safebench.trainer import build_algorithm
 
     first_order = []
     for name in available("algo"):
-        cfg = _compose([f"+algo={name}", "+task=point_circle"])
+        cfg = compose_config([f"+algo={name}", "+task=point_circle"])
         if issubclass(get_class(cfg.algo._target_), FirstOrderAlgorithm):
             first_order.append(name)
             algo = build_algorithm(cfg, obs_dim=3, act_dim=2)

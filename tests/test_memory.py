@@ -7,7 +7,7 @@ import sys
 import pytest
 from helpers import REPO
 
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.memory_estimate import batch_bytes
 
 GiB = 2**30
@@ -16,11 +16,11 @@ GiB = 2**30
 # in a fresh process; the peak RSS of the learner and of the largest worker, in bytes.
 MEASURE = """
 import json, resource
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.seeding import episode_seeds
 from safebench.trainer import build_components
 
-cfg = _compose(["+task=ant_circle", "+algo=cpo", "train.batch_size=100000"])
+cfg = compose_config(["+task=ant_circle", "+algo=cpo", "train.batch_size=100000"])
 parts = build_components(cfg)
 try:
     batch, _, _, _ = parts.iteration(episode_seeds(0, 1, parts.budget.num_envs))
@@ -41,7 +41,7 @@ def test_the_estimate_covers_a_real_batch_and_a_100k_ant_batch_stays_under_2_gib
     from safebench.seeding import episode_seeds
     from safebench.trainer import build_components
 
-    cfg = _compose([f"+task={task}", "+algo=cpo", "train.batch_size=2048", "train.workers=0"])
+    cfg = compose_config([f"+task={task}", "+algo=cpo", "train.batch_size=2048", "train.workers=0"])
     parts = build_components(cfg)
     try:
         batch = parts.collector.collect(parts.budget.steps_per_env, episode_seeds(0, 1, parts.budget.num_envs))
@@ -50,7 +50,7 @@ def test_the_estimate_covers_a_real_batch_and_a_100k_ant_batch_stays_under_2_gib
     sampled = sum(value.nbytes for value in vars(batch).values() if isinstance(value, np.ndarray))
     estimate = batch_bytes(cfg, cost_count=1) * batch.num_steps // 2048
     assert 2 * sampled <= estimate <= 8 * sampled, (sampled, estimate)
-    paper = _compose([f"+task={task}", "+algo=cpo", "train.batch_size=100000"])
+    paper = compose_config([f"+task={task}", "+algo=cpo", "train.batch_size=100000"])
     assert batch_bytes(paper, cost_count=1) < 2 * GiB  # the batch through sampling and the update
 
 

@@ -12,7 +12,7 @@ from helpers import run_cli, run_cli_in_process, run_module
 from test_resume import curve, kill_after_rows
 
 from safebench.checkpoint import checkpoint_path, load_checkpoint
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.errors import ResourceError
 from safebench.off_policy import OffPolicySchedule
 
@@ -62,9 +62,9 @@ def test_resumed_run_continues_the_uninterrupted_curve_in_process(tmp_path):
     from safebench.trainer import train
 
     args = ["+algo=sac_lagrangian", *TINY, "train.checkpoint_every=1", "eval.every=0", "hydra.job.chdir=false"]
-    train(_compose([*args, "train.total_steps=1200"]), tmp_path / "reference")
-    train(_compose([*args, "train.total_steps=600"]), tmp_path / "resumed")
-    train(_compose([*args, "train.total_steps=1200", "resume=true"]), tmp_path / "resumed")
+    train(compose_config([*args, "train.total_steps=1200"]), tmp_path / "reference")
+    train(compose_config([*args, "train.total_steps=600"]), tmp_path / "resumed")
+    train(compose_config([*args, "train.total_steps=1200", "resume=true"]), tmp_path / "resumed")
     expected = curve(tmp_path / "reference")
     pd.testing.assert_frame_equal(curve(tmp_path / "resumed"), expected)
     assert len(expected) == 4 and expected["gradient_steps"].iloc[-1] == 150
@@ -79,13 +79,13 @@ def test_checkpoint_without_the_environments_is_refused_with_a_message(tmp_path)
     from safebench.trainer import train
 
     args = ["+algo=sac_lagrangian", *TINY, "train.checkpoint_every=1", "eval.every=0", "hydra.job.chdir=false"]
-    train(_compose([*args, "train.total_steps=600"]), tmp_path / "run")
+    train(compose_config([*args, "train.total_steps=600"]), tmp_path / "run")
     path = checkpoint_path(tmp_path / "run")
     state = torch.load(path, weights_only=False)
     del state["environments"]
     torch.save(state, path)
     with pytest.raises(CheckpointError, match="older safebench.*manifest.json.*overwrite=true"):
-        train(_compose([*args, "train.total_steps=1200", "resume=true"]), tmp_path / "run")
+        train(compose_config([*args, "train.total_steps=1200", "resume=true"]), tmp_path / "run")
 
 
 def test_nan_stops_an_off_policy_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
@@ -106,7 +106,7 @@ def test_nan_stops_an_off_policy_run_and_keeps_the_last_good_checkpoint(tmp_path
     monkeypatch.setattr(OffPolicyLagrangian, "update_multiplier", poisoned)
     args = ["+algo=sac_lagrangian", *TINY, "train.checkpoint_every=1", "eval.every=0", "hydra.job.chdir=false"]
     with pytest.raises(NonFiniteError, match=r"NaN or inf in .*the parameter 'net.0.weight'.* at window 3\."):
-        train(_compose(args), tmp_path)
+        train(compose_config(args), tmp_path)
     assert load_checkpoint(checkpoint_path(tmp_path), {"algo": "sac_lagrangian"})["epoch"] == 2
 
 
@@ -117,7 +117,7 @@ def test_episodes_run_on_across_windows():
     from safebench.seeding import episode_seeds
     from safebench.trainer import build_components
 
-    parts = build_components(_compose(["+algo=sac_lagrangian", *TINY]))
+    parts = build_components(compose_config(["+algo=sac_lagrangian", *TINY]))
     try:
         lengths = []
         for window in range(2):
@@ -138,12 +138,12 @@ def test_a_buffer_too_large_for_the_free_disk_is_refused_before_training(tmp_pat
     from safebench.trainer import train
 
     monkeypatch.setattr(off_policy, "free_disk_bytes", lambda directory: 50 * 2**20)  # 50 MiB free
-    cfg = _compose(["+algo=ddpg_lagrangian", *TINY, "train.total_steps=1000000", "train.buffer_size=1000000"])
+    cfg = compose_config(["+algo=ddpg_lagrangian", *TINY, "train.total_steps=1000000", "train.buffer_size=1000000"])
     with pytest.raises(ResourceError, match=r"train\.buffer_size=1,000,000 .* only 0\.05 GiB are free") as error:
         train(cfg, tmp_path / "run")
     assert "Lower train.buffer_size" in str(error.value)
     assert not (tmp_path / "run" / "progress.csv").exists()
-    cfg = _compose(["+algo=ddpg_lagrangian", *TINY, "train.total_steps=1000000", "train.buffer_size=10000"])
+    cfg = compose_config(["+algo=ddpg_lagrangian", *TINY, "train.total_steps=1000000", "train.buffer_size=10000"])
     off_policy.check_buffer_room(OffPolicySchedule.from_config(cfg), tmp_path, 9, 2, 1)  # 10,000 fit: no error
 
 
@@ -163,16 +163,15 @@ def test_off_policy_settings_are_checked_before_the_run(tmp_path, override, mess
 
 def test_report_and_status_read_an_off_policy_run_in_process(tmp_path, capsys):
     """The fast check: one tiny run written by train(), read by the report's and the status's main()."""
+    from omegaconf import OmegaConf
+
     from safebench.report.__main__ import main as report_main
+    from safebench.run_directory import resolved_config
     from safebench.status import main as status_main
     from safebench.trainer import train
 
-    from omegaconf import OmegaConf
-
-    from safebench.run_directory import resolved_config
-
     run_dir = tmp_path / "sweep" / "point_circle" / "td3_lagrangian" / "seed4"
-    cfg = _compose(["+algo=td3_lagrangian", *TINY, "train.total_steps=600", "hydra.job.chdir=false"])
+    cfg = compose_config(["+algo=td3_lagrangian", *TINY, "train.total_steps=600", "hydra.job.chdir=false"])
     train(cfg, run_dir)
     (run_dir / ".hydra").mkdir()
     OmegaConf.save(OmegaConf.create(resolved_config(cfg)), run_dir / ".hydra" / "config.yaml")  # as Hydra does
@@ -220,16 +219,16 @@ def test_off_policy_experiment_jobs_are_valid_with_their_budgets(task):
 
     from safebench.config_validation import validate_config
 
-    cfg = _compose(["+experiment=off_policy"])
+    cfg = compose_config(["+experiment=off_policy"])
     assert OmegaConf.to_container(cfg.hydra.sweeper.params) == {
         "+task": "point_circle,point_gather", "seed": "0,1,2",
         "+algo": "cpo,ppo_lagrangian,sac_lagrangian,td3_lagrangian,ddpg_lagrangian"}
     for algo, steps in (("cpo", 5_000_000), ("ppo_lagrangian", 5_000_000), ("sac_lagrangian", 300_000),
                         ("td3_lagrangian", 300_000), ("ddpg_lagrangian", 300_000)):
         job = ["+experiment=off_policy", f"+task={task}", f"+algo={algo}", "seed=0"]
-        cfg = _compose(job)
+        cfg = compose_config(job)
         assert cfg.train.total_steps == steps and validate_config(cfg) == [], algo
-        smoke = _compose([*job, "+budget=smoke"])
+        smoke = compose_config([*job, "+budget=smoke"])
         assert smoke.train.total_steps == 8000 and validate_config(smoke) == [], algo
 
 
@@ -241,7 +240,7 @@ def test_every_task_continues_bit_for_bit_from_the_checkpointed_environments(tas
     from safebench.off_policy import TransitionCollector
     from safebench.trainer import env_factory
 
-    cfg = _compose(["+algo=sac_lagrangian", f"+task={task}", "train.num_envs=2"])
+    cfg = compose_config(["+algo=sac_lagrangian", f"+task={task}", "train.num_envs=2"])
     count = Constraints.from_task(cfg.task).count
     live = TransitionCollector(env_factory(cfg), 2, count, torch.Generator())
     restored = TransitionCollector(env_factory(cfg), 2, count, torch.Generator())

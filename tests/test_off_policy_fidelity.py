@@ -15,7 +15,7 @@ from algorithms.core.replay_buffer import Transitions
 from algorithms.ddpg_lagrangian import DDPGLagrangian
 from algorithms.sac_lagrangian import SACLagrangian
 from algorithms.td3_lagrangian import TD3Lagrangian
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.off_policy import StatsMean, TransitionCollector, log_every, run_update
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
@@ -62,14 +62,14 @@ def test_default_config_follows_omnisafe():
            "ddpg_lagrangian": dict(num_critics=1, policy_delay=1, exploration_noise=0.1)}
     start = {"sac_lagrangian": 10_000, "td3_lagrangian": 25_000, "ddpg_lagrangian": 25_000}
     for name, values in own.items():
-        cfg = _compose([f"+algo={name}", "+task=point_circle"])
+        cfg = compose_config([f"+algo={name}", "+task=point_circle"])
         for key, value in (shared | values).items():
             assert cfg.algo[key] == value, (name, key)
         train = cfg.train
         assert (train.start_steps, train.update_every, train.updates_per_step, train.buffer_size) == \
             (start[name], 1, 1, 1_000_000), name
         assert log_every(cfg) == 2000 and not train.normalize_obs, name
-        assert _compose([f"+algo={name}", "+task=point_circle", "train.start_steps=7"]).train.start_steps == 7
+        assert compose_config([f"+algo={name}", "+task=point_circle", "train.start_steps=7"]).train.start_steps == 7
 
 
 def test_sac_actor_loss_scales_the_whole_lagrangian_entropy_included():

@@ -14,7 +14,7 @@ import torch
 from helpers import cli_argv, group_killed_afterwards, run_cli, run_cli_in_process
 
 from safebench.checkpoint import checkpoint_path, load_checkpoint
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.errors import NonFiniteError
 from safebench.run_files import TIME_COLUMNS
 
@@ -49,7 +49,7 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_curve(tmp_path, algo, checkp
 
     args = [f"+algo={algo}", *BASE, f"train.checkpoint_every={checkpoint_every}"]
     reference = tmp_path / "reference"
-    train(_compose(args), reference)  # uninterrupted, in this process: the same numbers as the CLI's
+    train(compose_config(args), reference)  # uninterrupted, in this process: the same numbers as the CLI's
     interrupted = tmp_path / "interrupted"
     kill_after_rows(args, interrupted, kill_at, tmp_path)
     resumed = run_cli(*args, "resume=true", f"hydra.run.dir={interrupted}", cwd=tmp_path)
@@ -71,7 +71,7 @@ def trpo_run(tmp_path_factory) -> Path:
     from safebench.trainer import train
 
     run_dir = tmp_path_factory.mktemp("trpo") / "run"
-    train(_compose(["+algo=trpo", *BASE[:3], "train.total_steps=2000", BASE[-1]]), run_dir)
+    train(compose_config(["+algo=trpo", *BASE[:3], "train.total_steps=2000", BASE[-1]]), run_dir)
     return run_dir
 
 
@@ -106,7 +106,7 @@ def test_damaged_manifest_is_refused_before_training_resumes(trpo_run, tmp_path)
     (run_dir / "manifest.json").write_text('{"git_commit": "abc"')
     progress = (run_dir / "progress.csv").read_text()
     with pytest.raises(CheckpointError, match="manifest.*Restore it"):
-        train(_compose(["+algo=trpo", *BASE, "resume=true"]), run_dir)
+        train(compose_config(["+algo=trpo", *BASE, "resume=true"]), run_dir)
     assert (run_dir / "progress.csv").read_text() == progress  # nothing trained, nothing half-written
 
 
@@ -126,7 +126,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypa
         return stats
 
     monkeypatch.setattr(CPO, "update", poisoned)
-    cfg = _compose(["+algo=cpo", *BASE, "train.checkpoint_every=1"])
+    cfg = compose_config(["+algo=cpo", *BASE, "train.checkpoint_every=1"])
     with pytest.raises(NonFiniteError, match=r"parameter 'log_std' at update 3"):
         train(cfg, tmp_path)
     saved = load_checkpoint(checkpoint_path(tmp_path), {"algo": "cpo"})
@@ -138,7 +138,7 @@ def test_resuming_a_complete_run_leaves_its_manifest_and_curve_alone(tmp_path):
     """A figure's --resume passes over finished runs: their end time and resume record must not move."""
     from safebench.trainer import train
 
-    cfg = _compose(["+algo=trpo", *BASE[:3], "train.total_steps=2000"])
+    cfg = compose_config(["+algo=trpo", *BASE[:3], "train.total_steps=2000"])
     train(cfg, tmp_path)
     manifest, progress = (tmp_path / "manifest.json").read_text(), (tmp_path / "progress.csv").read_text()
     cfg.resume = True

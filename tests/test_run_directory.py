@@ -15,7 +15,7 @@ import pytest
 from helpers import cli_argv, run_cli, run_cli_in_process
 
 from safebench.checkpoint import checkpoint_path
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.run_directory import check_run_dir, prepare_run_dir
 from safebench.run_lock import LOCK_FILE, lock_run_dir, release_run_dir
 
@@ -82,8 +82,8 @@ def test_a_directory_holding_a_run_is_refused_without_resume_or_overwrite(run_co
             "overwrite=true")
     assert snapshot(run_copy) == before
     (run_copy / "checkpoints" / "last.pt").unlink()  # progress.csv alone is a run too
-    assert "already holds a run" in check_run_dir(_compose(FINISHED), run_copy)[0]
-    assert "contradict" in check_run_dir(_compose([*FINISHED, "resume=true", "overwrite=true"]), run_copy)[0]
+    assert "already holds a run" in check_run_dir(compose_config(FINISHED), run_copy)[0]
+    assert "contradict" in check_run_dir(compose_config([*FINISHED, "resume=true", "overwrite=true"]), run_copy)[0]
 
 
 @pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
@@ -115,7 +115,7 @@ def test_a_starting_run_removes_the_old_summary_and_stale_temp_files(run_copy):
     ("train.normalize_obs=true", "train.normalize_obs"), ("task.params.x_limit=2", "task.params.x_limit")])
 @pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
 def test_resume_refuses_a_change_of_what_decides_the_results(finished_run, change, key):
-    problems = check_run_dir(_compose([*FINISHED, "resume=true", change]), finished_run)
+    problems = check_run_dir(compose_config([*FINISHED, "resume=true", change]), finished_run)
     assert len(problems) == 1 and key in problems[0], problems
 
 
@@ -123,7 +123,7 @@ def test_resume_refuses_a_change_of_what_decides_the_results(finished_run, chang
 def test_resume_accepts_the_keys_that_cannot_change_the_results(finished_run):
     allowed = ["train.total_steps=5000", "train.checkpoint_every=3", "train.workers=2", "train.torch_threads=1",
                "logger.wandb.mode=offline", "logger.wandb.tags=[a]"]
-    assert check_run_dir(_compose([*FINISHED, "resume=true", *allowed]), finished_run) == []
+    assert check_run_dir(compose_config([*FINISHED, "resume=true", *allowed]), finished_run) == []
 
 
 @pytest.mark.xdist_group("finished_cpo_run")  # one worker builds the module fixture, once
@@ -228,10 +228,10 @@ def test_a_second_run_into_a_running_directory_exits_2_and_a_killed_run_resumes(
 
 def test_automatic_update_threads_follow_omp_num_threads_where_set(monkeypatch):
     """A scheduler's OMP_NUM_THREADS is the run's share of the machine; without it, every core."""
-    from safebench.cli import _compose
+    from safebench.command_line import compose_config
     from safebench.parallelism import Parallelism, usable_cores
 
-    cfg = _compose(["+algo=cpo", "+task=point_circle"])
+    cfg = compose_config(["+algo=cpo", "+task=point_circle"])
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert Parallelism.from_config(cfg).update_threads == 3
     monkeypatch.delenv("OMP_NUM_THREADS")
@@ -245,10 +245,10 @@ def test_automatic_update_threads_follow_omp_num_threads_where_set(monkeypatch):
 def test_automatic_workers_and_threads_count_the_cores_this_process_may_use(monkeypatch):
     """A SLURM job given 3 cores of a big node (its CPU set) gets 3 workers and threads, not one per core of the node;
     on a single core, sampling stays in-process."""
-    from safebench.cli import _compose
+    from safebench.command_line import compose_config
     from safebench.parallelism import Parallelism
 
-    cfg = _compose(["+algo=cpo", "+task=point_circle", "train.workers=auto", "train.num_envs=16"])
+    cfg = compose_config(["+algo=cpo", "+task=point_circle", "train.workers=auto", "train.num_envs=16"])
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4, 5, 6})
@@ -263,14 +263,14 @@ def test_a_larger_budget_resumes_the_algorithms_whose_schedule_follows_it(algo, 
     apart from the budget still may not change."""
     from safebench.run_directory import resolved_config, resume_differences
 
-    saved = resolved_config(_compose([f"+algo={algo}", *TINY, "seed=0"]))
-    longer = _compose([f"+algo={algo}", *TINY, "seed=0", "train.total_steps=8000"])
+    saved = resolved_config(compose_config([f"+algo={algo}", *TINY, "seed=0"]))
+    longer = compose_config([f"+algo={algo}", *TINY, "seed=0", "train.total_steps=8000"])
     assert resume_differences(saved, longer, tmp_path) == []
-    other = _compose([f"+algo={algo}", *TINY, "seed=0", "train.total_steps=8000", "algo.lr_schedule_steps=5000"])
+    other = compose_config([f"+algo={algo}", *TINY, "seed=0", "train.total_steps=8000", "algo.lr_schedule_steps=5000"])
     (problem,) = resume_differences(saved, other, tmp_path)
     assert "algo.lr_schedule_steps (run: 2000, now: 5000)" in problem and "train.total_steps (run:" not in problem
     # a run started with its own schedule length does not follow the budget: a resume without it is refused
-    pinned = resolved_config(_compose([f"+algo={algo}", *TINY, "seed=0", "algo.lr_schedule_steps=1500"]))
+    pinned = resolved_config(compose_config([f"+algo={algo}", *TINY, "seed=0", "algo.lr_schedule_steps=1500"]))
     (problem,) = resume_differences(pinned, longer, tmp_path)
     assert "algo.lr_schedule_steps (run: 1500, now: 8000)" in problem
     # ... also when the run chose the budget's own value on its command line
@@ -286,10 +286,11 @@ def test_hydra_files_are_written_by_the_job_and_kept_when_nothing_changes(tmp_pa
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf, open_dict
 
-    from safebench.cli import _compose, save_hydra_files
+    from safebench.cli import save_hydra_files
+    from safebench.command_line import compose_config
 
     def job(*overrides: str):
-        cfg = _compose(["+algo=trpo", "+task=point_circle", *overrides])
+        cfg = compose_config(["+algo=trpo", "+task=point_circle", *overrides])
         with open_dict(cfg):
             cfg.hydra.overrides.task = ["+algo=trpo", "+task=point_circle", *overrides]
         HydraConfig.instance().set_config(cfg)
@@ -297,7 +298,7 @@ def test_hydra_files_are_written_by_the_job_and_kept_when_nothing_changes(tmp_pa
 
     before = HydraConfig.instance().cfg
     try:
-        assert _compose(["+algo=trpo", "+task=point_circle"]).hydra.output_subdir is None  # Hydra writes nothing
+        assert compose_config(["+algo=trpo", "+task=point_circle"]).hydra.output_subdir is None  # Hydra writes nothing
         save_hydra_files(job("resume=true"), tmp_path)
         files = tmp_path / ".hydra"
         assert OmegaConf.load(files / "overrides.yaml") == ["+algo=trpo", "+task=point_circle", "resume=true"]

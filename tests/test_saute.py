@@ -14,7 +14,7 @@ import tasks
 from algorithms.core.observation_normalizer import ObservationNormalizer
 from algorithms.core.policy import GaussianPolicy
 from algorithms.saute import Saute, saute_budget
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.constraints import Constraints
 from safebench.evaluation import Evaluator
 from safebench.sampler import RolloutCollector
@@ -124,11 +124,11 @@ def test_configured_unsafe_reward_is_no_better_than_any_safe_step_on_the_point_t
     """The paper's rule for -n: a spent budget must be worth less than any safe behaviour, so the unsafe
     reward sits at or below the task's worst per-step reward. OmniSafe's -1 breaks it on Point-Circle
     (worst step about -15), and there the cost rose from 21 to 32 (docs/fidelity.md, Saute)."""
-    cfg = _compose(["+algo=saute", "+task=point_circle"])
+    cfg = compose_config(["+algo=saute", "+task=point_circle"])
     radius = float(cfg.task.params.circle_radius)
     worst = worst_point_circle_step(radius)
     assert -radius <= worst < -0.95 * radius  # the bound is all but reached
     assert cfg.algo.unsafe_reward <= -radius
-    gather = _compose(["+algo=saute", "+task=point_gather"])
+    gather = compose_config(["+algo=saute", "+task=point_gather"])
     assert float(gather.task.params.bomb_reward_penalty) == 0.0  # Point-Gather's rewards are >= 0
     assert gather.algo.unsafe_reward <= 0.0

@@ -130,9 +130,9 @@ def test_a_sweep_the_cli_would_refuse_writes_no_plan(tmp_path, capsys):
 
 
 def test_a_plan_counts_every_job_of_a_large_sweep():
-    from safebench.cli import _combinations
+    from safebench.command_line import sweep_jobs
 
-    jobs = _combinations(["+algo=cpo,trpo", "+task=point_circle", "seed=range(0,200)"], True, "config")
+    jobs = sweep_jobs(["+algo=cpo,trpo", "+task=point_circle", "seed=range(0,200)"], True, "config")
     assert len(jobs) == 400 and len({tuple(job) for job in jobs}) == 400
 
 

@@ -14,7 +14,7 @@ from helpers import run_cli
 from omegaconf import OmegaConf
 
 from safebench import CONF_DIR
-from safebench.cli import _compose
+from safebench.command_line import compose_config
 from safebench.config_validation import available, validate_config
 from safebench.trainer import Budget
 
@@ -53,13 +53,13 @@ def expand(params: dict[str, str]) -> list[list[str]]:
 # ---- configuration only (fast) --------------------------------------------------------------------
 
 def test_slurm_preset_composes_on_the_submitit_launcher():
-    cfg = _compose(["+algo=trpo", "+task=point_circle", "hydra/launcher=slurm"])
+    cfg = compose_config(["+algo=trpo", "+task=point_circle", "hydra/launcher=slurm"])
     launcher = cfg.hydra.launcher
     assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert (launcher.timeout_min, launcher.cpus_per_task, launcher.mem_gb) == (720, 2, 4)
     assert launcher.partition is None and launcher.array_parallelism == 64 and launcher.tasks_per_node == 1
     assert OmegaConf.to_container(cfg.hydra.launcher)["submitit_folder"] == "${hydra.sweep.dir}/.submitit/%j"
-    custom = _compose(["+algo=trpo", "+task=point_circle", "hydra/launcher=slurm", "hydra.launcher.partition=cpu",
+    custom = compose_config(["+algo=trpo", "+task=point_circle", "hydra/launcher=slurm", "hydra.launcher.partition=cpu",
                        "hydra.launcher.timeout_min=60"])
     assert custom.hydra.launcher.partition == "cpu" and custom.hydra.launcher.timeout_min == 60
 
@@ -69,21 +69,21 @@ def test_a_resume_that_changes_a_resumable_key_finds_the_same_run_directory():
     task.total_steps (or other workers) continues its runs instead of starting new ones beside them."""
     from safebench.run_directory import flatten, is_resumable_key, resolved_config
 
-    cfg = _compose(["+algo=cpo", "+task=ant_circle"])
+    cfg = compose_config(["+algo=cpo", "+task=ant_circle"])
     resumable = {key for key in flatten(resolved_config(cfg)) if is_resumable_key(key)
                  and not key.startswith(("algo.ranges", "task.ranges"))}  # declared ranges: not set on a command line
     assert resumable and resumable <= set(cfg.hydra.job.config.override_dirname.exclude_keys)
 
 
 def test_joblib_launcher_runs_one_job_per_core_in_processes():
-    cfg = _compose(["+algo=trpo", "+task=point_circle", "hydra/launcher=joblib"])
+    cfg = compose_config(["+algo=trpo", "+task=point_circle", "hydra/launcher=joblib"])
     assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
     assert cfg.hydra.launcher.n_jobs == -1 and cfg.hydra.launcher.prefer == "processes"
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_experiment_declares_its_sweep(name):
-    cfg = _compose([f"+experiment={name}"])
+    cfg = compose_config([f"+experiment={name}"])
     assert OmegaConf.to_container(cfg.hydra.sweeper.params) == EXPERIMENTS[name]
     assert OmegaConf.to_container(cfg.hydra.sweep)["dir"].startswith(f"results_runs/{name}/")
 
@@ -97,10 +97,10 @@ def test_experiment_jobs_are_valid_with_paper_and_smoke_budgets(name, task):
     assert len(jobs) == len(variants.split(","))
     for job in jobs:
         for budget in ([], ["+budget=smoke"]):
-            cfg = _compose([f"+experiment={name}", *budget, *job])
+            cfg = compose_config([f"+experiment={name}", *budget, *job])
             assert validate_config(cfg) == [], (job, budget)
     if name == "paper_fig3_penalty":
-        betas = {variant: _compose([f"+experiment={name}", f"+algo_variant={variant}", f"+task={task}"]).algo
+        betas = {variant: compose_config([f"+experiment={name}", f"+algo_variant={variant}", f"+task={task}"]).algo
                  for variant in EXPERIMENTS[name]["+algo_variant"].split(",")}
         assert betas["cpo"].name == "cpo" and "beta" not in betas["cpo"]
         assert {v: a.beta for v, a in betas.items() if v != "cpo"} == {
@@ -109,7 +109,7 @@ def test_experiment_jobs_are_valid_with_paper_and_smoke_budgets(name, task):
 
 @pytest.mark.parametrize("task", available("task"))
 def test_smoke_budget_is_two_small_updates_on_every_task(task):
-    cfg = _compose(["+algo=trpo", f"+task={task}", "+budget=smoke"])
+    cfg = compose_config(["+algo=trpo", f"+task={task}", "+budget=smoke"])
     assert validate_config(cfg) == []  # includes batch_size / num_envs >= horizon
     budget = Budget.from_config(cfg)
     assert 2000 <= cfg.train.batch_size <= 5000 and budget.epochs in (2, 3)
@@ -201,14 +201,14 @@ def test_fig1_experiment_through_the_cli_with_a_task_subset(tmp_path):
 def test_paper_experiments_shape_the_cost_where_the_paper_did(experiment, arms):
     """Figure 1 constrained C+ (paper Sec. 8.1) on every task but Point-Gather, the fixed penalty weighs C+
     (Sec. 8.3); cost-blind TRPO builds no shaper."""
-    from safebench.cli import _combinations, _compose
+    from safebench.command_line import compose_config, sweep_jobs
     from safebench.trainer import build_algorithm
 
-    jobs = [job for job in _combinations([f"+experiment={experiment}"], multirun=True, config_name="config")
+    jobs = [job for job in sweep_jobs([f"+experiment={experiment}"], multirun=True, config_name="config")
             if "seed=0" in job]
     assert len(jobs) == arms * len(EXPERIMENTS[experiment]["+task"].split(","))
     for job in jobs:
-        cfg = _compose(job, "config")
+        cfg = compose_config(job, "config")
         assert cfg.algo.cost_shaping is (cfg.task.name != "point_gather"), job
         shaper = build_algorithm(cfg, obs_dim=3, act_dim=2).cost_shaper
         if cfg.algo.name == "trpo" or cfg.task.name == "point_gather":
@@ -261,7 +261,7 @@ def test_wandb_offline_run_writes_its_files_in_the_run_directory(tmp_path):
 
 def sweep_subdir_names_overrides() -> bool:
     """Whether conf/config.yaml puts the job's other overrides in the sweep subdir (asked for in issue 6)."""
-    return "override_dirname" in str(OmegaConf.to_container(_compose(["+algo=trpo", "+task=point_circle"]).hydra.sweep))
+    return "override_dirname" in str(OmegaConf.to_container(compose_config(["+algo=trpo", "+task=point_circle"]).hydra.sweep))
 
 
 @pytest.mark.skipif(not sweep_subdir_names_overrides(),
@@ -331,7 +331,7 @@ def test_all_algorithms_experiment_covers_every_on_policy_algorithm():
     from hydra.utils import get_class
 
     on_policy = {name for name in available("algo")
-                 if not getattr(get_class(_compose([f"+algo={name}", "+task=point_circle"]).algo._target_),
+                 if not getattr(get_class(compose_config([f"+algo={name}", "+task=point_circle"]).algo._target_),
                                 "learns_from_replay", False)}
     assert len(on_policy) >= 14
     assert set(EXPERIMENTS["all_algorithms"]["+algo"].split(",")) == on_policy
@@ -365,12 +365,12 @@ def test_the_directory_check_follows_the_sweeps_own_subdir():
     """paper_fig3_penalty names its runs task/variant/seed, without the other overrides: a key swept beside it
     would put two jobs in one directory, which the check reads from the experiment's hydra.sweep.subdir; keys that
     the default subdir spells out stay apart."""
-    from safebench.cli import _combinations, _compose, check_distinct_directories, job_subdir
+    from safebench.command_line import check_distinct_directories, compose_config, job_subdir, sweep_jobs
     from safebench.errors import ConfigError
 
     def check(*overrides: str) -> list[str]:
-        jobs = _combinations(["+task=point_circle", *overrides], True, "config")
-        configs = [_compose(job) for job in jobs]
+        jobs = sweep_jobs(["+task=point_circle", *overrides], True, "config")
+        configs = [compose_config(job) for job in jobs]
         check_distinct_directories(jobs, configs)
         return [job_subdir(cfg) for cfg in configs]
 
@@ -383,14 +383,14 @@ def test_the_directory_check_follows_the_sweeps_own_subdir():
 def test_experiments_run_seed_by_seed():
     """An experiment stopped part way (every session of a long one) holds whole seeds of every arm, which the
     report can compare: the launchers take jobs in order, and the order is task, then seed, then algorithm."""
-    from safebench.cli import _combinations
+    from safebench.command_line import sweep_jobs
 
-    jobs = _combinations(["+experiment=paper_fig1_ant", "+task=ant_circle"], True, "config")
+    jobs = sweep_jobs(["+experiment=paper_fig1_ant", "+task=ant_circle"], True, "config")
     order = [tuple(next(o for o in job if o.startswith(key)) for key in ("seed=", "+algo=")) for job in jobs]
     assert order[:4] == [("seed=0", "+algo=cpo"), ("seed=0", "+algo=lagrangian"), ("seed=0", "+algo=trpo"),
                          ("seed=1", "+algo=cpo")] and len(order) == 30
     for name in EXPERIMENTS:
-        params = list(_compose([f"+experiment={name}"]).hydra.sweeper.params)
+        params = list(compose_config([f"+experiment={name}"]).hydra.sweeper.params)
         assert params[:2] == ["+task", "seed"], name
 
 
