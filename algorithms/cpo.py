@@ -19,6 +19,7 @@ import torch
 
 from algorithms.core.actor_critic import UpdateData
 from algorithms.core.cpo_multi_constraint_dual import solve_cpo_dual_numeric
+from algorithms.core.fisher_vector_product import MatrixVectorProduct
 from algorithms.core.kl_edge import kl_edge_scale
 from algorithms.core.mlp import flat_params
 from algorithms.core.trust_region import TrustRegionAlgorithm
@@ -79,7 +80,7 @@ def solve_cpo_dual(q: float, r: float, s: float, c: float, delta: float) -> tupl
     return lam, nu, "violating" if c > 0 else "feasible"
 
 
-def dual_coefficients(h_inv_g: torch.Tensor, h_inv_b: torch.Tensor, hvp) -> tuple[float, np.ndarray, np.ndarray]:
+def dual_coefficients(h_inv_g: torch.Tensor, h_inv_b: torch.Tensor, hvp: MatrixVectorProduct) -> tuple[float, np.ndarray, np.ndarray]:
     """q, r (m,) and S (m, m) of the dual as H-inner products of the CG solutions v ~ H^-1 g, w_k ~ H^-1 b_k.
 
     q = v'Hv, r_k = w_k'Hv, S_jk = w_j'Hw_k, as the released code computes them. Then the modelled
@@ -95,7 +96,7 @@ def dual_coefficients(h_inv_g: torch.Tensor, h_inv_b: torch.Tensor, hvp) -> tupl
     return q, r, (S + S.T) / 2  # symmetric up to rounding; exactly so for the dual's solvers
 
 
-def accept_cpo_step(mode: str, c, surrogate_gain: float, cost_change) -> bool:
+def accept_cpo_step(mode: str, c: float | np.ndarray, surrogate_gain: float, cost_change: float | np.ndarray) -> bool:
     """Line-search rule (KL is checked by the caller); ``c`` and ``cost_change`` per constraint.
 
     Each cost surrogate may rise by at most max(-c_k, 0) (so the linearized J_Ck stays <= d_k); in
@@ -141,7 +142,8 @@ class CPO(TrustRegionAlgorithm):
             **self.per_constraint("cost_change_predicted", [float(b_k @ moved) for b_k in b]),
         }
 
-    def _dual_step(self, q, r, S, c, h_inv_g, h_inv_b) -> tuple[torch.Tensor, float, np.ndarray, str]:
+    def _dual_step(self, q: float, r: np.ndarray, S: np.ndarray, c: np.ndarray, h_inv_g: torch.Tensor,
+                   h_inv_b: torch.Tensor) -> tuple[torch.Tensor, float, np.ndarray, str]:
         """The step x* from the dual: closed form for one constraint, numeric for several."""
         if self.num_constraints == 1:
             lam, nu, mode = solve_cpo_dual(q, float(r[0]), float(S[0, 0]), float(c[0]), self.max_kl)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from algorithms.core.actor_critic import UpdateData
 from algorithms.core.first_order import FirstOrderAlgorithm
 from algorithms.core.lagrange_multiplier import CheckpointedMultipliers, LagrangeMultiplier
 from algorithms.core.rollout_batch import RolloutBatch
@@ -39,7 +40,7 @@ class RCPO(CheckpointedMultipliers, FirstOrderAlgorithm):
     def fits_cost_critics(self) -> bool:
         return False  # one critic, on r - lambda . c
 
-    def prepare(self, batch: RolloutBatch):
+    def prepare(self, batch: RolloutBatch) -> tuple[UpdateData, dict[str, float]]:
         """Move lambda on this batch's J_C first, so that the critic and GAE see the penalty in force."""
         self.multipliers = np.atleast_1d(self.lagrange.step(batch.episode_cost_mean - self.cost_limits))
         data, stats = super().prepare(batch)

@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from algorithms.core.fused_adam import fused_adam
+from algorithms.core.mlp import build_mlp
 from algorithms.core.off_policy import OffPolicyLagrangian
 from algorithms.core.replay_buffer import Transitions
-from algorithms.core.mlp import build_mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # OmniSafe's and SpinningUp's clamp of the log std
 

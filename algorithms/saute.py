@@ -54,7 +54,7 @@ class SauteWrapper(gym.Wrapper):
         self.budget_left = 1.0
         return self._augment(obs), info
 
-    def step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.budget_left = saute_step(self.budget_left, float(info["cost"]), self.budget, self.saute_gamma)
         shaped = float(reward) if self.budget_left > 0 else self.unsafe_reward  # OmniSafe: z after the step

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from algorithms.core.fused_adam import fused_adam
+from algorithms.core.mlp import build_mlp
 from algorithms.core.off_policy import OffPolicyLagrangian, soft_update
 from algorithms.core.replay_buffer import Transitions
-from algorithms.core.mlp import build_mlp
 
 
 class DeterministicActor(nn.Module):

@@ -16,14 +16,20 @@ import multiprocessing as mp
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import gymnasium as gym
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from safebench.command_line import add_group_plus, validate_command_line
 from safebench.errors import ConfigError, SafebenchError, exit_with
 from safebench.run_files import git_commit
+
+if TYPE_CHECKING:
+    from safebench.trainer import Components
 
 
 class RawPhysics:
@@ -39,7 +45,7 @@ class RawPhysics:
 
     CHECK_EVERY = 10
 
-    def __init__(self, env) -> None:
+    def __init__(self, env: gym.Env) -> None:
         env = env.unwrapped
         self.model, self.data, self.frame_skip = env.model, env.data, int(env.frame_skip)
         robot = getattr(env, "robot", env)  # circle and gather tasks hold a robot, velocity tasks are one
@@ -86,7 +92,7 @@ class RawPhysics:
         return steps
 
 
-def raw_physics_worker(env_fn, seconds: float, seed: int) -> int:
+def raw_physics_worker(env_fn: Callable[[], gym.Env], seconds: float, seed: int) -> int:
     """Env steps of the task's physics alone (``RawPhysics``) in ``seconds``; the env is only built."""
     env = env_fn()
     try:
@@ -95,7 +101,7 @@ def raw_physics_worker(env_fn, seconds: float, seed: int) -> int:
         env.close()
 
 
-def raw_physics_rate(env_fn, seconds: float, cores: int) -> float:
+def raw_physics_rate(env_fn: Callable[[], gym.Env], seconds: float, cores: int) -> float:
     """Env-steps/s of bare physics with one process per core."""
     with mp.get_context("spawn").Pool(cores) as pool:
         counts = pool.starmap(raw_physics_worker, [(env_fn, seconds, k) for k in range(cores)])
@@ -131,7 +137,7 @@ def training_rates(cfg: DictConfig) -> dict[str, float]:
             "eval_fraction": eval_s / (eval_s + every * iteration_s) if every > 0 else 0.0}
 
 
-def off_policy_rates(cfg: DictConfig, parts) -> dict[str, float]:
+def off_policy_rates(cfg: DictConfig, parts: Components) -> dict[str, float]:
     """training_rates for an off-policy algorithm: after the random start (not timed), ``bench.updates`` windows
     of ``train.log_every`` env steps, each with its gradient steps (the update share)."""
     from safebench.off_policy import run_window
@@ -163,7 +169,7 @@ def off_policy_rates(cfg: DictConfig, parts) -> dict[str, float]:
             if every > 0 else 0.0}
 
 
-def evaluation_seconds(cfg: DictConfig, parts) -> float:
+def evaluation_seconds(cfg: DictConfig, parts: Components) -> float:
     """Wall time of one deterministic evaluation at the run's settings (eval.episodes), as the trainer runs it."""
     from safebench.evaluation import Evaluator
     from safebench.trainer import env_factory

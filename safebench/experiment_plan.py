@@ -42,7 +42,7 @@ def plan_entries(jobs: list[list[str]], configs: list[DictConfig]) -> list[dict]
     } for job, cfg in zip(jobs, configs)]
 
 
-def identity_overrides(overrides) -> list[str]:
+def identity_overrides(overrides: list[str]) -> list[str]:
     """The overrides that say which run a job is: not the keys a resume may change (budget, checkpoint
     cadence, parallelism, logging, ``resume``, Hydra's own settings), so that a job continued with a larger
     ``train.total_steps`` is still the same run of the plan."""

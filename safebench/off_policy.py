@@ -32,8 +32,10 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from algorithms.core.off_policy import OffPolicyLagrangian
 from algorithms.core.replay_buffer import ReplayBuffer, Transitions, transition_bytes
 from safebench.errors import CheckpointError, ResourceError
+from safebench.parallelism import Parallelism
 from safebench.run_files import nearest_existing
 from safebench.vector_env import SyncVectorEnv, probe_spaces
 
@@ -153,7 +155,7 @@ class TransitionCollector:
         self.ep_len, self.ep_cost = state["ep_len"], state["ep_cost"]
         self.started = True
 
-    def actions(self, algo, random: bool) -> np.ndarray:
+    def actions(self, algo: OffPolicyLagrangian, random: bool) -> np.ndarray:
         """Uniform in [-1, 1] during the random start, else the algorithm's exploration."""
         if random:
             return (torch.rand((self.num_envs, len(self.low)), generator=self.generator) * 2 - 1).numpy()
@@ -189,8 +191,8 @@ class WindowResult:
     update_s: float
 
 
-def run_window(collector: TransitionCollector, buffer: ReplayBuffer, algo, schedule: OffPolicySchedule,
-               env_steps: int, seeds: list[int], parallelism) -> WindowResult:
+def run_window(collector: TransitionCollector, buffer: ReplayBuffer, algo: OffPolicyLagrangian,
+               schedule: OffPolicySchedule, env_steps: int, seeds: list[int], parallelism: Parallelism) -> WindowResult:
     """Collect one window, updating on schedule; ``env_steps`` is the count before it, ``seeds`` reset the
     environments of the run's first window.
 
@@ -223,7 +225,7 @@ def run_window(collector: TransitionCollector, buffer: ReplayBuffer, algo, sched
     return WindowResult(window, stats.means(), sample_s, update_s)
 
 
-def run_update(algo, buffer: ReplayBuffer, gradient_steps: int, generator: torch.Generator,
+def run_update(algo: OffPolicyLagrangian, buffer: ReplayBuffer, gradient_steps: int, generator: torch.Generator,
                stats: "StatsMean") -> None:
     """One update: its gradient steps on fresh minibatches, then one multiplier step (OmniSafe's ``_update``:
     ``update_iters`` steps, then the Lagrange step); nothing when no gradient step is due."""
@@ -256,7 +258,7 @@ class EnvUnits:
     """An off-policy algorithm's actor seen from the evaluator and the renderer: actions mapped from [-1, 1]
     onto the action box."""
 
-    def __init__(self, algo, low: np.ndarray, high: np.ndarray) -> None:
+    def __init__(self, algo: OffPolicyLagrangian, low: np.ndarray, high: np.ndarray) -> None:
         self.algo = algo
         self.low, self.high = torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -20,6 +22,13 @@ from safebench.constraints import Constraints
 from safebench.errors import ConfigError, SafebenchError, exit_with
 from safebench.gl_setup import import_tasks_for_rendering
 from safebench.run_files import CONFIG_FILE, LAST_CHECKPOINT, nearest_existing
+
+if TYPE_CHECKING:  # imported where used: `--help` and bad input answer without loading torch
+    import gymnasium as gym
+    import torch
+
+    from algorithms.core.observation_normalizer import ObservationNormalizer
+    from algorithms.core.policy import GaussianPolicy
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi")  # containers imageio's ffmpeg writer makes with libx264
 
@@ -85,7 +94,7 @@ def load_run(run_dir: Path, checkpoint: Path | None) -> tuple[DictConfig, dict]:
     return cfg, load_checkpoint(path, identity={"task": cfg.task.name, "algo": cfg.algo.name})
 
 
-def check_gl_backend(env) -> None:
+def check_gl_backend(env: gym.Env) -> None:
     """MuJoCo tasks render through OpenGL: refuse clearly when no headless backend exists."""
     from tasks.gl_backend import INSTALL_HINT
     from tasks.mujoco_task import MujocoTask
@@ -94,7 +103,7 @@ def check_gl_backend(env) -> None:
         raise ConfigError(f"Cannot render: {INSTALL_HINT}")
 
 
-def make_env(cfg: DictConfig):
+def make_env(cfg: DictConfig) -> gym.Env:
     """The run's task with its horizon and parameters, as its algorithm saw it, rendering rgb_array frames."""
     import tasks
     from safebench.trainer import env_factory
@@ -105,7 +114,8 @@ def make_env(cfg: DictConfig):
     return env_factory(cfg, render_mode="rgb_array")()
 
 
-def build_policy(cfg: DictConfig, state: dict, obs_dim: int, act_dim: int):
+def build_policy(cfg: DictConfig, state: dict, obs_dim: int, act_dim: int
+                 ) -> tuple[GaussianPolicy | Callable[[torch.Tensor], torch.Tensor], ObservationNormalizer]:
     """The Gaussian policy and observation normalizer the run trained, with their saved state."""
     from algorithms.core.observation_normalizer import ObservationNormalizer
     from algorithms.core.policy import GaussianPolicy
@@ -159,7 +169,9 @@ def _off_policy_actor(cfg: DictConfig, algorithm: dict, obs_dim: int, act_dim: i
         env.close()
 
 
-def record(env, policy, normalizer, episodes: int, seed: int, deterministic: bool, write_frame,
+def record(env: gym.Env, policy: GaussianPolicy | Callable[[torch.Tensor], torch.Tensor],
+           normalizer: ObservationNormalizer, episodes: int, seed: int, deterministic: bool,
+           write_frame: Callable[[np.ndarray], None],
            cost_names: tuple[str, ...] = ("cost",)) -> list[EpisodeStats]:
     """Run ``episodes`` episodes, handing each step's frame to ``write_frame``."""
     import torch

@@ -17,6 +17,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from multiprocessing import resource_tracker, shared_memory
+from multiprocessing.connection import Connection
 
 import gymnasium as gym
 import numpy as np
@@ -78,14 +79,14 @@ def _check_room(size: int, folder: str = "/dev/shm") -> None:
             "train.batch_size, or sample in-process with train.workers=0.")
 
 
-def attach_views(block: shared_memory.SharedMemory, layout) -> dict[str, np.ndarray]:
+def attach_views(block: shared_memory.SharedMemory, layout: list | tuple) -> dict[str, np.ndarray]:
     """NumPy views of the block; each holds a buffer export, so the block cannot close under it."""
     return {name: np.frombuffer(block.buf, dtype, int(np.prod(shape)), offset).reshape(shape)
             for name, offset, shape, dtype in layout}
 
 
-def _worker(env_fn, lo: int, hi: int, num_costs: int, policy: GaussianPolicy, inference_batch: int,
-            action_bounds: tuple[np.ndarray, np.ndarray], conn) -> None:
+def _worker(env_fn: Callable[[], gym.Env], lo: int, hi: int, num_costs: int, policy: GaussianPolicy, inference_batch: int,
+            action_bounds: tuple[np.ndarray, np.ndarray], conn: Connection) -> None:
     """Collect the rollouts of environments [lo, hi) until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the learner handles Ctrl-C and closes us
     torch.set_num_threads(1)  # one process per core already

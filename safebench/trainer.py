@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from hydra.utils import get_class
@@ -18,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 import tasks
 from algorithms.core.base import Algorithm
 from algorithms.core.observation_normalizer import ObservationNormalizer
+from algorithms.core.policy import GaussianPolicy
 from algorithms.core.replay_buffer import ReplayBuffer
 from algorithms.core.rollout_batch import RolloutBatch
 from safebench.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
@@ -35,6 +38,7 @@ from safebench.off_policy import (
 )
 from safebench.parallelism import Parallelism
 from safebench.run_directory import config_identity, prepare_run_dir, resolved_config
+from safebench.run_end import TimeLeft, duration, job_prefix
 from safebench.run_files import (
     MANIFEST_FILE,
     PROGRESS_FILE,
@@ -46,7 +50,6 @@ from safebench.run_files import (
     now_iso,
     read_manifest,
 )
-from safebench.run_end import TimeLeft, duration, job_prefix
 from safebench.sampler import RolloutCollector, make_collector
 from safebench.seeding import episode_seeds, seed_everything
 from safebench.vector_env import probe_spaces
@@ -99,7 +102,7 @@ def build_algorithm(cfg: DictConfig, obs_dim: int, act_dim: int) -> Algorithm:
 
 
 def make_env(task: str, horizon: int, params: dict[str, Any], algorithm: str | None,
-             hyperparameters: dict[str, Any], cost_limit, **make_kwargs: Any):
+             hyperparameters: dict[str, Any], cost_limit: float | list[float], **make_kwargs: Any) -> gym.Env:
     """One environment of the task, wrapped as the algorithm asks (``Algorithm.wrap_env``)."""
     env = tasks.make(task, horizon=horizon, **params, **make_kwargs)
     if algorithm is None:
@@ -107,7 +110,7 @@ def make_env(task: str, horizon: int, params: dict[str, Any], algorithm: str | N
     return get_class(algorithm).wrap_env(env, cost_limit, horizon, **hyperparameters)
 
 
-def env_factory(cfg: DictConfig, **make_kwargs: Any):
+def env_factory(cfg: DictConfig, **make_kwargs: Any) -> Callable[[], gym.Env]:
     """A picklable zero-argument constructor of one environment of the configured task, as the algorithm sees it."""
     params = OmegaConf.to_container(cfg.task.params, resolve=True) if "params" in cfg.task else {}
     target, hyperparameters = algorithm_params(cfg) if "_target_" in cfg.get("algo", {}) else (None, {})
@@ -140,7 +143,7 @@ class Components:
         return identity | {k: getattr(self.schedule, k) for k in keys}
 
     @property
-    def acting_policy(self):
+    def acting_policy(self) -> GaussianPolicy | EnvUnits:
         """What the evaluator acts with: the policy, or an off-policy actor mapped onto the action box."""
         if self.schedule is None:
             return self.algo.policy

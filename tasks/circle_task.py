@@ -13,7 +13,7 @@ import numpy as np
 from tasks.circle import check_cost_timing, circle_cost, circle_reward, draw_circle, limit_panels_xml
 from tasks.legged_robot import LeggedRobot, advance_many
 from tasks.many_steps import ManySteps
-from tasks.mujoco_task import MujocoTask
+from tasks.mujoco_task import MujocoTask, StepResult
 from tasks.robot import Robot
 
 OBLIQUE = {"distance": 26.0, "elevation": -35.0, "azimuth": 135.0, "lookat": (0.0, 0.0, 0.0)}
@@ -46,7 +46,7 @@ class CircleTask(MujocoTask):
         x, y = self.robot.com_xy()
         return {"x": float(x), "y": float(y)}
 
-    def step(self, action):
+    def step(self, action: np.ndarray) -> StepResult:
         robot = self.robot
         before = robot.com_xy()
         robot.advance(action)

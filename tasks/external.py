@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -28,7 +28,7 @@ class CostFromFunction(gym.Wrapper):
         super().__init__(env)
         self.cost_fn, self.cost_params = cost_fn, cost_params
 
-    def step(self, action):
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         info = dict(info, cost=float(self.cost_fn(obs, action, reward, info, **self.cost_params)))
         return obs, reward, terminated, truncated, info
@@ -37,7 +37,7 @@ class CostFromFunction(gym.Wrapper):
 class RequireCost(gym.Wrapper):
     """Checks that the environment reports ``info["cost"]`` itself; says what to do when it does not."""
 
-    def step(self, action):
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         if "cost" not in info:
             raise KeyError(f"{self.env.spec.id if self.env.spec else self.env} does not put 'cost' in its step "

@@ -22,7 +22,7 @@ from tasks.gather import (
 )
 from tasks.legged_robot import LeggedRobot, advance_many
 from tasks.many_steps import ManySteps
-from tasks.mujoco_task import MujocoTask
+from tasks.mujoco_task import MujocoTask, StepResult
 from tasks.robot import Robot
 
 OVERVIEW = {"distance": 19.0, "elevation": -65.0, "azimuth": 90.0, "lookat": (0.0, -1.0, 0.0)}
@@ -81,7 +81,7 @@ class GatherTask(MujocoTask):
     def reset_info(self) -> dict[str, Any]:
         return {"apples": 0, "bombs": 0}
 
-    def step(self, action):
+    def step(self, action: np.ndarray) -> StepResult:
         self.robot.advance(action)
         if self.robot.fallen():
             info = {"cost": 0.0, "apples": self.apples, "bombs": self.bombs}

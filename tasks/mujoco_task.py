@@ -10,6 +10,10 @@ import numpy as np
 
 from tasks.gym_assets import compile_model
 
+# What every task's ``step`` returns: gymnasium's (observation, reward, terminated, truncated, info), with
+# the step's constraint cost in info["cost"]
+StepResult = tuple[np.ndarray, float, bool, bool, dict[str, Any]]
+
 
 class MujocoTask(gym.Env):
     """Builds the model from an XML string, steps it, and renders ``rgb_array`` frames offscreen.
@@ -58,7 +62,7 @@ class MujocoTask(gym.Env):
         self.data.qvel[:] = qvel
         mujoco.mj_forward(self.model, self.data)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         mujoco.mj_resetData(self.model, self.data)
         return self.reset_model(), self.reset_info()

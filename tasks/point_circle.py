@@ -9,7 +9,7 @@ import mujoco
 import numpy as np
 
 from tasks.circle import check_cost_timing, circle_cost, circle_reward, draw_circle, limit_panels_xml
-from tasks.mujoco_task import MujocoTask
+from tasks.mujoco_task import MujocoTask, StepResult
 from tasks.point_robot import point_move, point_xml
 from tasks.registry import TaskSpec, register
 
@@ -68,7 +68,7 @@ class PointCircle(MujocoTask):
     def reset_info(self) -> dict[str, Any]:
         return {"x": float(self.data.qpos[0]), "y": float(self.data.qpos[1])}
 
-    def step(self, action):
+    def step(self, action: np.ndarray) -> StepResult:
         action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
         com_x_before = float(self.data.subtree_com[self._torso, 0])
         qpos = self.data.qpos.copy()

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from tasks.mujoco_task import StepResult
 from tasks.point_circle import PointCircle
 from tasks.registry import TaskSpec, register
 
@@ -38,7 +41,7 @@ class PointCircleSpeed(PointCircle):
                          reset_velocity_noise_scale, random_end, end_step_low, end_step_high, cost_timing,
                          render_mode)
 
-    def step(self, action):
+    def step(self, action: np.ndarray) -> StepResult:
         x0, y0 = float(self.data.qpos[0]), float(self.data.qpos[1])
         obs, reward, terminated, truncated, info = super().step(action)
         speed = math.hypot(info["x"] - x0, info["y"] - y0)

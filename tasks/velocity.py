@@ -19,7 +19,7 @@ import numpy as np
 
 from tasks.gym_assets import asset_xml
 from tasks.many_steps import ManySteps
-from tasks.mujoco_task import MujocoTask
+from tasks.mujoco_task import MujocoTask, StepResult
 from tasks.registry import TaskSpec, register
 
 SIDE_VIEW = {"distance": 5.0, "elevation": -15.0, "azimuth": 90.0, "lookat": (0.0, 0.0, 0.6)}
@@ -72,7 +72,7 @@ class VelocityTask(MujocoTask):
         self.set_state(qpos, qvel)
         return self.observation()
 
-    def step(self, action):
+    def step(self, action: np.ndarray) -> StepResult:
         model, data = self.model, self.data
         before = self.position()
         data.ctrl[:] = action
@@ -87,7 +87,7 @@ class VelocityTask(MujocoTask):
         info = {"cost": float(speed > self.velocity_threshold), "speed": speed, "x_velocity": float(x_velocity)}
         return self.observation(), reward, not healthy, False, info
 
-    def render(self):
+    def render(self) -> np.ndarray | None:
         self._camera_config["lookat"] = (float(self.data.qpos[0]), 0.0, 0.6)
         return super().render()
 

@@ -50,7 +50,8 @@ def surrogate(policy: GaussianPolicy, data: UpdateData, advantages: torch.Tensor
     return (ratio * advantages).mean()
 
 
-def penalize(advantage: torch.Tensor, cost_advantages, weights) -> torch.Tensor:
+def penalize(advantage: torch.Tensor, cost_advantages: Sequence[torch.Tensor] | torch.Tensor,
+             weights: Sequence[float] | np.ndarray) -> torch.Tensor:
     """advantage - sum_k w_k cost_advantages[k]: the Lagrangian's advantage, one weight per constraint."""
     for cost_advantage, weight in zip(cost_advantages, weights, strict=True):
         advantage = advantage - float(weight) * cost_advantage
@@ -131,7 +132,7 @@ class ActorCritic(Algorithm):
     def num_constraints(self) -> int:
         return len(self.cost_limits)
 
-    def per_constraint(self, stem: str, values) -> dict[str, float]:
+    def per_constraint(self, stem: str, values: Sequence[float] | np.ndarray) -> dict[str, float]:
         """Diagnostics named ``stem`` for one constraint, ``stem_0``, ``stem_1``, ... for several."""
         values = [float(v) for v in values]
         return {stem: values[0]} if len(values) == 1 else {f"{stem}_{k}": v for k, v in enumerate(values)}
@@ -177,7 +178,8 @@ class ActorCritic(Algorithm):
         )
         return data, stats
 
-    def _advantages(self, critic, obs, bootstrap_obs, batch, signal, gamma, lam) -> tuple[torch.Tensor, torch.Tensor]:
+    def _advantages(self, critic: ValueCritic, obs: torch.Tensor, bootstrap_obs: torch.Tensor, batch: RolloutBatch,
+                    signal: np.ndarray, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
         """GAE(gamma, lam) advantages and the critic's regression targets (returns of ``critic_target_lambda``).
 
         A terminal is worth 0. So is a time-limit end unless ``bootstrap_time_limit``: the released code

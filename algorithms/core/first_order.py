@@ -21,6 +21,7 @@ from algorithms.core.actor_critic import ActorCritic, UpdateData
 from algorithms.core.fisher_vector_product import mean_kl
 from algorithms.core.fused_adam import fused_adam
 from algorithms.core.grad_clip import clip_grad_norm_
+from algorithms.core.rollout_batch import RolloutBatch
 
 
 @dataclass
@@ -102,7 +103,7 @@ class FirstOrderAlgorithm(ActorCritic):
             return self.policy_lr
         return self.policy_lr * max(0.0, 1.0 - self.env_steps_seen / self.lr_schedule_steps)
 
-    def update(self, batch) -> dict[str, float]:
+    def update(self, batch: RolloutBatch) -> dict[str, float]:
         for group in self.policy_optimizer.param_groups:
             group["lr"] = self.scheduled_lr()
         stats = super().update(batch) | {"policy_lr": self.policy_optimizer.param_groups[0]["lr"]}

@@ -11,6 +11,9 @@ from algorithms.core.mlp import flat_grad
 from algorithms.core.policy import GaussianPolicy
 from algorithms.core.simd_tanh import SimdTanh, numpy_tanh
 
+# v -> M v for a matrix M never formed: the Fisher (or Gauss-Newton) products that CG and the dual use
+MatrixVectorProduct = Callable[[torch.Tensor], torch.Tensor]
+
 
 def mean_kl(policy: GaussianPolicy, obs: torch.Tensor, old_mean: torch.Tensor, old_log_std: torch.Tensor,
             distribution: Distribution | None = None) -> torch.Tensor:
@@ -21,7 +24,7 @@ def mean_kl(policy: GaussianPolicy, obs: torch.Tensor, old_mean: torch.Tensor, o
 
 def make_fisher_vector_product(
     policy: GaussianPolicy, obs: torch.Tensor, damping: float
-) -> Callable[[torch.Tensor], torch.Tensor]:
+) -> MatrixVectorProduct:
     """Return v -> (H + damping I) v, H the Hessian of the mean KL at the current parameters.
 
     At the current parameters that Hessian is the Fisher matrix J' M J (J the Jacobian of the mean
@@ -95,7 +98,7 @@ def _tanh_mlp_fisher_product(policy: GaussianPolicy, obs: torch.Tensor,
 
 
 def make_hessian_vector_product(kl: torch.Tensor, module: torch.nn.Module,
-                                damping: float) -> Callable[[torch.Tensor], torch.Tensor]:
+                                damping: float) -> MatrixVectorProduct:
     """v -> (H + damping I) v, H the Hessian of the scalar ``kl`` in ``module``'s parameters (graph built once)."""
     grad_kl = flat_grad(kl, module, create_graph=True)
 

@@ -31,7 +31,7 @@ class LagrangeMultiplier:
         self.optimizer = optimizers[optimizer]([self.value], lr=lr)
         self.upper = upper
 
-    def step(self, violation) -> float | np.ndarray:
+    def step(self, violation: float | np.ndarray) -> float | np.ndarray:
         """Ascend lambda . violation (violation = J_C - d, a float or one per multiplier); return the new lambda."""
         self.optimizer.zero_grad(set_to_none=True)
         # d/dlambda of the loss -(lambda . violation), written out: autograd's numbers (-violation in float32),

@@ -27,9 +27,9 @@ from torch import nn
 from algorithms.core.base import Algorithm
 from algorithms.core.fused_adam import fused_adam
 from algorithms.core.grad_clip import clip_grad_norm_
-from algorithms.core.replay_buffer import Transitions
-from algorithms.core.mlp import build_mlp
 from algorithms.core.lagrange_multiplier import LagrangeMultiplier
+from algorithms.core.mlp import build_mlp
+from algorithms.core.replay_buffer import Transitions
 
 
 class QCritics(nn.Module):

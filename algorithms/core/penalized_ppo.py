@@ -15,7 +15,8 @@ from algorithms.core.actor_critic import UpdateData, penalize, standardize
 from algorithms.core.first_order import FirstOrderAlgorithm
 
 
-def penalized_advantages(reward_adv: torch.Tensor, cost_adv: torch.Tensor, multiplier) -> torch.Tensor:
+def penalized_advantages(reward_adv: torch.Tensor, cost_adv: torch.Tensor,
+                         multiplier: float | np.ndarray) -> torch.Tensor:
     """(std(A_r) - sum_k lambda_k centred(A_Ck)) / (1 + sum_k lambda_k): the step stays bounded as lambda grows.
 
     ``cost_adv`` is (B,) with a float ``multiplier``, or (m, B) with one multiplier per row."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch.autograd.function import FunctionCtx
 
 NUMPY_DTYPES = (torch.float32, torch.float64)
 
@@ -34,13 +35,13 @@ class _SimdTanhFunction(torch.autograd.Function):
     first-order algorithm's 64-sample minibatch step. Nothing here runs it under torch.func transforms."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: FunctionCtx, x: torch.Tensor) -> torch.Tensor:
         output = numpy_tanh(x)
         ctx.save_for_backward(output)
         return output
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+    def backward(ctx: FunctionCtx, grad_output: torch.Tensor) -> torch.Tensor:
         (output,) = ctx.saved_tensors
         return torch.ops.aten.tanh_backward(grad_output, output)
 

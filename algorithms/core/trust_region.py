@@ -9,16 +9,22 @@ the step is chosen (``policy_step``), and what happens after (``after_update``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
+from torch.distributions import Distribution
 
 from algorithms.core.actor_critic import ActorCritic, UpdateData, surrogate
 from algorithms.core.conjugate_gradient import conjugate_gradient
-from algorithms.core.fisher_vector_product import make_fisher_vector_product, mean_kl
+from algorithms.core.fisher_vector_product import MatrixVectorProduct, make_fisher_vector_product, mean_kl
 from algorithms.core.kl_edge import kl_edge_scale
 from algorithms.core.line_search import backtracking_line_search
 from algorithms.core.mlp import flat_grad, flat_params, set_flat_params
+
+# The line search's acceptance rule: improves(gain, cost_changes) with gain the change of the reward surrogate and
+# cost_changes the (m,) changes of the cost surrogates, one per constraint (KL is checked by ``search`` itself)
+StepRule = Callable[[float, np.ndarray], bool]
 
 
 class TrustRegionAlgorithm(ActorCritic):
@@ -58,14 +64,15 @@ class TrustRegionAlgorithm(ActorCritic):
         """Gradient of the surrogate E[ratio * A] at the current policy."""
         return flat_grad(surrogate(self.policy, data, advantages), self.policy).detach()
 
-    def fisher_product(self, data: UpdateData):
+    def fisher_product(self, data: UpdateData) -> MatrixVectorProduct:
         """(H + damping I) v on a random subsample of the batch (the paper's code used 20%)."""
         n = len(data.obs)
         k = max(1, int(n * self.fvp_subsample))
         idx = torch.from_numpy(self.rng.choice(n, size=k, replace=False)) if k < n else slice(None)
         return make_fisher_vector_product(self.policy, data.obs[idx], self.cg_damping)
 
-    def natural_gradients(self, data: UpdateData):
+    def natural_gradients(self, data: UpdateData) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                                           torch.Tensor, MatrixVectorProduct]:
         """Reward and cost gradients g, b_k and their natural directions H^-1 g, H^-1 b_k (CPO, PCPO).
 
         Returns (advantages, g, b, h_inv_g, h_inv_b, hvp); b and h_inv_b are (m, n), one row per
@@ -82,7 +89,7 @@ class TrustRegionAlgorithm(ActorCritic):
         h_inv_b = torch.stack([conjugate_gradient(hvp, b_k, self.cg_iters) for b_k in b])
         return advantages, g, b, h_inv_g, h_inv_b, hvp
 
-    def clip_to_trust_region(self, step: torch.Tensor, hvp) -> tuple[torch.Tensor, float]:
+    def clip_to_trust_region(self, step: torch.Tensor, hvp: MatrixVectorProduct) -> tuple[torch.Tensor, float]:
         """Scale a step back onto the ball 1/2 x'Hx <= max_kl if it lies outside.
 
         Exact dual solutions never do; but with 10 CG iterations, q - r^2/s can come out <= 0 when g
@@ -95,7 +102,7 @@ class TrustRegionAlgorithm(ActorCritic):
         scale = kl_edge_scale(quad, self.max_kl)
         return step * scale, scale
 
-    def search(self, data: UpdateData, full_step: torch.Tensor, improves, advantages: torch.Tensor,
+    def search(self, data: UpdateData, full_step: torch.Tensor, improves: StepRule, advantages: torch.Tensor,
                keep_last: bool = False) -> dict[str, float]:
         """Backtrack along ``full_step`` until KL <= max_kl and ``improves(gain, cost_changes)``.
 
@@ -135,7 +142,7 @@ class TrustRegionAlgorithm(ActorCritic):
         }
 
     def _evaluate(self, data: UpdateData, advantages: torch.Tensor, old_mean: torch.Tensor, old_log_std: torch.Tensor,
-                  distribution=None) -> tuple[float, float, np.ndarray]:
+                  distribution: Distribution | None = None) -> tuple[float, float, np.ndarray]:
         """KL to pi_k, reward surrogate and cost surrogates at the current parameters, from one forward pass."""
         distribution = distribution if distribution is not None else self.policy.distribution(data.obs)
         log_prob = distribution.log_prob(data.actions)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -60,7 +61,7 @@ def shared_legend(figure: Figure, axes: list[list], colours: dict[str, tuple], l
     figure.legend(handles=handles, loc="outside lower center", ncols=columns, fontsize="small", frameon=False)
 
 
-def draw_limits(ax, limits: list[float], vertical: bool) -> None:
+def draw_limits(ax: Axes, limits: list[float], vertical: bool) -> None:
     """The cost limit(s) d as dashed lines."""
     for limit in limits:
         (ax.axvline if vertical else ax.axhline)(limit, **LIMIT_STYLE)
