@@ -3,7 +3,9 @@
 Reads DIR/plan.json (every sweep into DIR adds its jobs to it before it starts; without it the runs found are
 the total) and every run directory below DIR: a run is done when its summary.json says complete, and has
 done the env steps of its last progress.csv row. The time left comes from the rate each task's runs
-reached in DIR, one run at a time (``--parallel N`` when N run side by side at that rate each). A figure's
+reach now (their last ``RECENT_ROWS`` rows: the machine's load as it is, not as it was when a run started),
+one run at a time (``--parallel N`` when N run side by side at that rate each); the rate over the runs' whole
+history is printed beside it. A figure's
 folder (``results/NAME``, whose experiment lies in ``runs/``) is read through the plan below it.
 """
 
@@ -20,6 +22,8 @@ from safebench.experiment_plan import PLAN_FILE, identity_overrides, read_plan
 from safebench.run_end import duration
 from safebench.run_files import CONFIG_FILE, OVERRIDES_FILE, PROGRESS_FILE, SUMMARY_FILE
 
+RECENT_ROWS = 20  # the progress rows (updates or log windows) a run's current rate is measured over
+
 
 @dataclass
 class RunProgress:
@@ -32,6 +36,8 @@ class RunProgress:
     overrides: frozenset[str] = frozenset()  # the job's command-line overrides: its identity within a sweep
     steps_done: int = 0
     seconds: float = 0.0
+    recent_steps: int = 0  # env steps and seconds of its last RECENT_ROWS rows: the rate it goes at now
+    recent_seconds: float = 0.0
     complete: bool = False
     path: Path | None = None
     planned: bool = True  # False: a run directory the plan does not name (another copy of a job, a stray run)
@@ -52,14 +58,12 @@ def read_run(path: Path) -> RunProgress | None:
                           overrides, path=path)
     except Exception:  # noqa: BLE001 - anything unreadable is simply not counted
         return None
-    last = _last_progress_row(path / PROGRESS_FILE)
-    if last:
-        try:
-            steps, seconds = float(last["env_steps"]), float(last.get("time_s") or 0.0)
-        except ValueError:  # a damaged row: nothing known of the run's progress
-            steps, seconds = 0.0, 0.0
-        finite = math.isfinite(steps) and math.isfinite(seconds)
-        run.steps_done, run.seconds = (int(steps), seconds) if finite and steps >= 0 else (0, 0.0)
+    rows = _last_progress_rows(path / PROGRESS_FILE, RECENT_ROWS + 1)
+    if rows:
+        run.steps_done, run.seconds = _steps_and_seconds(rows[-1])
+        first_steps, first_seconds = _steps_and_seconds(rows[0])
+        if run.steps_done > first_steps and run.seconds > first_seconds:
+            run.recent_steps, run.recent_seconds = run.steps_done - first_steps, run.seconds - first_seconds
     try:
         run.complete = json.loads((path / SUMMARY_FILE).read_text()).get("status") == "complete"
     except (OSError, ValueError, AttributeError):
@@ -69,19 +73,25 @@ def read_run(path: Path) -> RunProgress | None:
     return run
 
 
-def _last_progress_row(path: Path) -> dict[str, str] | None:
-    """The last complete row of progress.csv (a torn last line is ignored)."""
+def _last_progress_rows(path: Path, count: int) -> list[dict[str, str]]:
+    """The last ``count`` complete rows of progress.csv, oldest first (a torn last line is ignored)."""
     import csv
 
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError):
-        return None
-    rows = list(csv.DictReader(lines))
-    for row in reversed(rows):
-        if None not in row.values() and row.get("env_steps"):
-            return row
-    return None
+        return []
+    complete = [row for row in csv.DictReader(lines) if None not in row.values() and row.get("env_steps")]
+    return complete[-count:]
+
+
+def _steps_and_seconds(row: dict[str, str]) -> tuple[int, float]:
+    """A row's env steps and wall seconds; (0, 0.0) for a damaged row: nothing is known of the run's progress."""
+    try:
+        steps, seconds = float(row["env_steps"]), float(row.get("time_s") or 0.0)
+    except ValueError:
+        return 0, 0.0
+    return (int(steps), seconds) if math.isfinite(steps) and math.isfinite(seconds) and steps >= 0 else (0, 0.0)
 
 
 def collect(directory: Path) -> list[RunProgress]:
@@ -111,13 +121,18 @@ def collect(directory: Path) -> list[RunProgress]:
     return planned + extra
 
 
-def rates(runs: list[RunProgress]) -> dict[str, float]:
-    """Env steps per second of each task's runs so far (all its runs pooled)."""
+def rates(runs: list[RunProgress], recent: bool = False) -> dict[str, float]:
+    """Env steps per second of each task's runs (all its runs pooled): over their whole history, or ``recent``:
+    over the last rows of its unfinished runs (the rate they go at now; no entry for a task with none)."""
+    if recent:
+        pairs = [(run.task, run.recent_steps, run.recent_seconds) for run in runs
+                 if run.recent_seconds > 0 and not run.complete]
+    else:
+        pairs = [(run.task, run.steps_done, run.seconds) for run in runs if run.seconds > 0 and run.steps_done > 0]
     pooled: dict[str, list[float]] = {}
-    for run in runs:
-        if run.seconds > 0 and run.steps_done > 0:
-            steps, seconds = pooled.setdefault(run.task, [0.0, 0.0])
-            pooled[run.task] = [steps + run.steps_done, seconds + run.seconds]
+    for task, steps, seconds in pairs:
+        total = pooled.setdefault(task, [0.0, 0.0])
+        total[0], total[1] = total[0] + steps, total[1] + seconds
     return {task: steps / seconds for task, (steps, seconds) in pooled.items()}
 
 
@@ -125,7 +140,8 @@ def report(runs: list[RunProgress], parallel: int) -> list[str]:
     """The lines ``status`` prints: totals, time left, and one line per task."""
     done = sum(r.complete for r in runs)
     steps, total = sum(min(r.steps_done, r.total_steps) for r in runs), sum(r.total_steps for r in runs)
-    measured = rates(runs)
+    overall, recent = rates(runs), rates(runs, recent=True)
+    measured = overall | recent  # the rate now where known
     lines = [f"runs complete: {done} / {len(runs)}",
              f"env steps: {steps:,} / {total:,} ({100 * steps / max(total, 1):.1f}%)"]
     unknown = set()
@@ -136,6 +152,8 @@ def report(runs: list[RunProgress], parallel: int) -> list[str]:
         if remaining and rate is None:
             unknown.add(task)
         rate_text = f"{rate:,.0f} steps/s per run" if rate else "no rate measured yet"
+        if task in recent and abs(recent[task] - overall[task]) > 0.05 * overall[task]:
+            rate_text += f" now ({overall[task]:,.0f} over the runs' whole history)"
         lines.append(f"  {task}: {sum(r.complete for r in mine)}/{len(mine)} runs complete, "
                      f"{remaining:,} steps left, {rate_text}")
     seconds = [max(r.total_steps - r.steps_done, 0) / measured[r.task]

@@ -186,6 +186,27 @@ def test_time_left_counts_the_runs_that_can_go_side_by_side():
     assert report(runs, 1)[-1] == "time left on this machine: about 2h00m, one run at a time"
 
 
+def test_time_left_uses_the_rate_the_unfinished_runs_go_at_now(tmp_path):
+    """A run that went at 10 steps/s while the machine was shared and at 40 since (its last 20 rows) is
+    expected to go on at 40: the time left follows the machine's load now; the whole history's rate is shown."""
+    from safebench.status import RECENT_ROWS, report
+
+    runs = tmp_path / "runs"
+    run_dir = fake_run(runs, 0, 200_000, 0, False)
+    rows, steps, seconds = ["epoch,env_steps,time_s"], 0, 0.0
+    for epoch in range(1, 51):
+        steps += 1000
+        seconds += 100.0 if epoch <= 50 - RECENT_ROWS else 25.0  # 10 steps/s, then 40 steps/s
+        rows.append(f"{epoch},{steps},{seconds}")
+    (run_dir / "progress.csv").write_text("\n".join(rows) + "\n")
+    lines = report(collect(runs), 1)
+    assert lines[-2] == ("  ant_circle: 0/1 runs complete, 150,000 steps left, 40 steps/s per run now "
+                         "(14 over the runs' whole history)")
+    assert lines[-1] == "time left on this machine: about 1h02m, one run at a time"  # 150,000 steps at 40/s
+    fake_run(tmp_path / "done", 0, 50_000, 50_000, True)  # a finished run has no rate "now": its history's
+    assert report(collect(tmp_path / "done"), 1)[-2].endswith("steps left, 500 steps/s per run")
+
+
 def test_every_sweep_plans_its_jobs_under_its_lock_and_a_later_sweep_adds_to_the_plan(tmp_path, monkeypatch):
     """The plan is written by the sweep that holds the folder (no second command can rewrite it between the
     plan and the sweep); a resume of some jobs with a larger budget updates those and keeps the others."""
