@@ -80,7 +80,8 @@ def solve_cpo_dual(q: float, r: float, s: float, c: float, delta: float) -> tupl
     return lam, nu, "violating" if c > 0 else "feasible"
 
 
-def dual_coefficients(h_inv_g: torch.Tensor, h_inv_b: torch.Tensor, hvp: MatrixVectorProduct) -> tuple[float, np.ndarray, np.ndarray]:
+def dual_coefficients(h_inv_g: torch.Tensor, h_inv_b: torch.Tensor,
+                      hvp: MatrixVectorProduct) -> tuple[float, np.ndarray, np.ndarray]:
     """q, r (m,) and S (m, m) of the dual as H-inner products of the CG solutions v ~ H^-1 g, w_k ~ H^-1 b_k.
 
     q = v'Hv, r_k = w_k'Hv, S_jk = w_j'Hw_k, as the released code computes them. Then the modelled

@@ -85,8 +85,8 @@ def attach_views(block: shared_memory.SharedMemory, layout: list | tuple) -> dic
             for name, offset, shape, dtype in layout}
 
 
-def _worker(env_fn: Callable[[], gym.Env], lo: int, hi: int, num_costs: int, policy: GaussianPolicy, inference_batch: int,
-            action_bounds: tuple[np.ndarray, np.ndarray], conn: Connection) -> None:
+def _worker(env_fn: Callable[[], gym.Env], lo: int, hi: int, num_costs: int, policy: GaussianPolicy,
+            inference_batch: int, action_bounds: tuple[np.ndarray, np.ndarray], conn: Connection) -> None:
     """Collect the rollouts of environments [lo, hi) until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the learner handles Ctrl-C and closes us
     torch.set_num_threads(1)  # one process per core already

@@ -261,7 +261,8 @@ def test_wandb_offline_run_writes_its_files_in_the_run_directory(tmp_path):
 
 def sweep_subdir_names_overrides() -> bool:
     """Whether conf/config.yaml puts the job's other overrides in the sweep subdir (asked for in issue 6)."""
-    return "override_dirname" in str(OmegaConf.to_container(compose_config(["+algo=trpo", "+task=point_circle"]).hydra.sweep))
+    sweep = compose_config(["+algo=trpo", "+task=point_circle"]).hydra.sweep
+    return "override_dirname" in str(OmegaConf.to_container(sweep))
 
 
 @pytest.mark.skipif(not sweep_subdir_names_overrides(),
