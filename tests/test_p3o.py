@@ -72,5 +72,6 @@ def test_the_algorithms_loss_adds_the_penalty_on_its_batchs_violation(episode_co
     plain = ppo_clip_loss(log_ratio, batch.advantages, algo.clip_ratio)
     surrogate = clipped_cost_surrogate(log_ratio, batch.cost_advantages, algo.clip_ratio)
     expected = plain + (20.0 * (surrogate + episode_cost - 5.0).sum() if penalized else 0.0)
-    assert float(algo.policy_loss(batch)) == pytest.approx(float(expected), rel=1e-6)
-    assert (float(algo.policy_loss(batch)) > float(plain) + 50) == penalized
+    loss = algo.policy_loss(batch).item()
+    assert loss == pytest.approx(expected.item(), rel=1e-6)
+    assert (loss > plain.item() + 50) == penalized
