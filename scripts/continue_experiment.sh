@@ -46,6 +46,10 @@ if seen and commit not in seen:
           file=sys.stderr)
     sys.exit(1)
 PY
+case $out in
+  /*|../*) echo "continue_experiment: OUT_DIR must lie inside this checkout, relative to its root (e.g. results/NAME)" >&2
+           exit 2 ;;
+esac
 tree=$(dirname "$here")/safebench-${commit:0:7}
 if [ ! -d "$tree" ]; then
   git worktree add --detach "$tree" "$commit"
