@@ -20,7 +20,16 @@ def test_an_unknown_commit_or_a_folder_without_runs_is_refused(tmp_path):
     result = continue_experiment("not-a-commit", "paper_fig1_point", str(tmp_path))
     assert result.returncode == 2 and "is not a commit of this repository" in result.stderr
     result = continue_experiment(head(), "paper_fig1_point", str(tmp_path))
-    assert result.returncode == 2 and "runs does not exist" in result.stderr
+    assert result.returncode == 2 and "runs does not exist; start the experiment with --new" in result.stderr
+
+
+def test_new_refuses_a_folder_that_holds_an_experiment_or_lies_outside_the_checkout(tmp_path):
+    (tmp_path / "runs").mkdir()
+    result = continue_experiment("--new", head(), "paper_fig1_point", str(tmp_path))
+    assert result.returncode == 2 and "must lie inside this checkout" in result.stderr
+    (tmp_path / "runs" / "plan.json").write_text("{}")
+    result = continue_experiment("--new", head(), "paper_fig1_point", str(tmp_path))
+    assert result.returncode == 2 and "already holds an experiment; continue it without --new" in result.stderr
 
 
 def test_a_commit_none_of_the_runs_was_made_or_resumed_at_is_refused(tmp_path):
