@@ -165,6 +165,20 @@ def report(runs: list[RunProgress], parallel: int) -> list[str]:
     return lines + [estimate]
 
 
+def run_lines(runs: list[RunProgress]) -> list[str]:
+    """One line per run that has started and not finished (``--runs``): how far it is, and its rate over its last
+    rows (running now or when it last ran: the files do not say which)."""
+    lines = []
+    for run in runs:
+        if run.complete or run.steps_done == 0:
+            continue
+        rate = f", lately {run.recent_steps / run.recent_seconds:,.0f} steps/s" if run.recent_seconds > 0 else ""
+        extra = "" if run.planned else " (not in the plan)"
+        lines.append(f"  unfinished: {run.task} {run.algo} seed {run.seed}{extra}: {run.steps_done:,} / "
+                     f"{run.total_steps:,} steps ({100 * run.steps_done / max(run.total_steps, 1):.0f}%){rate}")
+    return lines
+
+
 def makespan(seconds: list[float], parallel: int) -> float:
     """When the last of these runs ends if ``parallel`` go at a time, each next one starting as a slot frees up (in
     order, as the launchers take jobs): near the end fewer runs than slots are left, and the longest one decides."""
@@ -191,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Progress and time left of an experiment (a sweep directory).")
     parser.add_argument("dir", type=Path, help="the experiment's folder (holding plan.json and the run directories)")
     parser.add_argument("--parallel", type=int, default=1, help="runs that go side by side (default 1)")
+    parser.add_argument("--runs", action="store_true", help="also list each started, unfinished run")
     args = parser.parse_args(argv)
     if args.parallel < 1:
         parser.error(f"--parallel is the number of runs that go at a time, at least 1; got {args.parallel}")
@@ -210,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         print(f"safebench.status: no plan.json and no run directory in {args.dir}", file=sys.stderr)
         return 1
-    print("\n".join(report(runs, args.parallel)))
+    print("\n".join(report(runs, args.parallel) + (run_lines(runs) if args.runs else [])))
     return 0
 
 

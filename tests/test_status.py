@@ -205,6 +205,11 @@ def test_time_left_uses_the_rate_the_unfinished_runs_go_at_now(tmp_path):
     assert lines[-1] == "time left on this machine: about 1h02m, one run at a time"  # 150,000 steps at 40/s
     fake_run(tmp_path / "done", 0, 50_000, 50_000, True)  # a finished run has no rate "now": its history's
     assert report(collect(tmp_path / "done"), 1)[-2].endswith("steps left, 500 steps/s per run")
+    from safebench.status import run_lines
+
+    assert run_lines(collect(runs)) == ["  unfinished: ant_circle cpo seed 0: 50,000 / 200,000 steps (25%), lately 40 "
+                                        "steps/s"]
+    assert run_lines(collect(tmp_path / "done")) == []  # finished runs are not listed
 
 
 def test_every_sweep_plans_its_jobs_under_its_lock_and_a_later_sweep_adds_to_the_plan(tmp_path, monkeypatch):
