@@ -35,6 +35,7 @@ class FOCOPS(FirstOrderAlgorithm):
     """The first-order base with FOCOPS's loss and its nu update."""
 
     max_constraints = 1  # one multiplier nu in the paper's derivation
+    policy_loss_compiles = False  # its loss records the share of kept samples and reads nu, which moves
 
     def __init__(self, *args, lam: float = 1.5, eta: float = 0.02, nu_init: float = 0.0, nu_lr: float = 0.01,
                  nu_max: float = 2.0, **kwargs) -> None:

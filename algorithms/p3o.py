@@ -34,6 +34,8 @@ def p3o_penalty(log_ratio: torch.Tensor, cost_adv: torch.Tensor, violation: torc
 class P3O(FirstOrderAlgorithm):
     """The first-order base with PPO's loss plus P3O's ReLU penalty."""
 
+    policy_loss_compiles = False  # its loss reads the batch's J_C - d, a number that moves (not measured)
+
     def __init__(self, *args, kappa: float = 20.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.kappa = float(kappa)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from algorithms.core.actor_critic import ActorCritic, UpdateData
+from algorithms.core.compiled_loss import MODES, CompiledLoss, should_compile
 from algorithms.core.fisher_vector_product import mean_kl
 from algorithms.core.fused_adam import fused_adam
 from algorithms.core.grad_clip import clip_grad_norm_
@@ -69,6 +70,8 @@ def one_thread() -> Iterator[None]:
 class FirstOrderAlgorithm(ActorCritic):
     """Minibatch Adam epochs on a policy loss with KL early stopping (Schulman et al. 2017)."""
 
+    policy_loss_compiles = True  # False where policy_loss keeps state or reads numbers that change (FOCOPS)
+
     def __init__(
         self,
         *args,
@@ -81,9 +84,16 @@ class FirstOrderAlgorithm(ActorCritic):
         entropy_coef: float = 0.0,
         lr_schedule: str = "constant",
         lr_schedule_steps: int | None = None,
+        compile_policy_loss: str = "never",
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if compile_policy_loss not in MODES:
+            raise ValueError(f"compile_policy_loss must be one of {', '.join(MODES)}, got {compile_policy_loss!r}")
+        if compile_policy_loss == "always" and not self.policy_loss_compiles:
+            raise ValueError(f"{type(self).__name__}'s policy loss cannot be compiled: use compile_policy_loss=never")
+        self.compile_policy_loss = compile_policy_loss
+        self.loss_function: Callable[[Minibatch], torch.Tensor] | None = None  # decided at the first update
         self.update_epochs, self.minibatch_size = int(update_epochs), int(minibatch_size)
         self.target_kl, self.clip_ratio = float(target_kl), float(clip_ratio)
         self.max_grad_norm, self.entropy_coef = float(max_grad_norm), float(entropy_coef)
@@ -125,6 +135,7 @@ class FirstOrderAlgorithm(ActorCritic):
 
     def policy_step(self, data: UpdateData) -> dict[str, float]:
         """Epochs of minibatch steps until the budget or until KL > target_kl after an epoch."""
+        self.choose_loss_function(len(data.obs))
         advantages = self.policy_advantages(data).detach()
         cost_advantages = self.policy_cost_advantages(data).detach()
         with torch.no_grad():
@@ -161,9 +172,20 @@ class FirstOrderAlgorithm(ActorCritic):
                     break
         return epochs, kl, losses
 
+    def choose_loss_function(self, batch_steps: int) -> None:
+        """``policy_loss``, or the same compiled (``compile_policy_loss``; ``algorithms/core/compiled_loss.py``)."""
+        if self.loss_function is not None:
+            return
+        compiled = self.policy_loss_compiles and should_compile(self.compile_policy_loss, self.update_epochs,
+                                                                batch_steps, self.minibatch_size)
+        self.loss_function = CompiledLoss(self.policy_loss) if compiled else self.policy_loss
+
     def minibatch_step(self, batch: Minibatch) -> float:
         """One Adam step on the loss (minus the entropy bonus)."""
-        return self.optimizer_step(self.policy_loss(batch) - self.entropy_coef * self.policy.entropy())
+        loss = (self.loss_function or self.policy_loss)(batch)
+        if self.entropy_coef:  # a zero weight changes no number (x - 0 H = x, g + 0 = g): skip it and its backward
+            loss = loss - self.entropy_coef * self.policy.entropy()
+        return self.optimizer_step(loss)
 
     def optimizer_step(self, loss: torch.Tensor) -> float:
         """One step of the policy's Adam on ``loss``, gradient norm clipped (also for a second loop, as CUP's)."""

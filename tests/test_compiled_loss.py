@@ -1,0 +1,90 @@
+"""The first-order policy loss under torch.compile (``compile_policy_loss``): when it is compiled, that the compiled
+loss is the loss, that a machine which cannot compile runs eagerly, and (slow, inductor) that a compiled run resumes
+exactly."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from helpers import bandit_batch
+from test_new_algorithms import saved
+
+import algorithms.core.compiled_loss as compiled_loss
+from algorithms.core.compiled_loss import AUTO_MIN_STEPS, CompiledLoss, should_compile
+from algorithms.focops import FOCOPS
+from algorithms.ppo_lagrangian import PPOLagrangian
+
+
+def test_auto_compiles_only_updates_long_enough_to_repay_the_compile():
+    # the point tasks' paper batch, 40 epochs of minibatches of 64: 31,280 steps
+    assert should_compile("auto", 40, 50_000, 64) and not should_compile("auto", 40, 4_000, 64)
+    assert should_compile("auto", 1, AUTO_MIN_STEPS * 64, 64) and not should_compile("auto", 1, AUTO_MIN_STEPS * 64 - 64, 64)
+    assert should_compile("always", 1, 1, 64) and not should_compile("never", 40, 10**6, 64)
+    with pytest.raises(ValueError, match="one of never, always, auto"):
+        should_compile("off", 1, 1, 1)
+
+
+def test_a_loss_that_cannot_be_compiled_is_refused_and_auto_leaves_it_eager():
+    with pytest.raises(ValueError, match="FOCOPS's policy loss cannot be compiled"):
+        FOCOPS(obs_dim=1, act_dim=1, cost_limit=5.0, compile_policy_loss="always")
+    algo = FOCOPS(obs_dim=1, act_dim=1, cost_limit=5.0, compile_policy_loss="auto")
+    algo.choose_loss_function(10**6)
+    assert algo.loss_function == algo.policy_loss
+
+
+def _algorithm_and_batches(mode: str) -> tuple[PPOLagrangian, list]:
+    algo = PPOLagrangian(obs_dim=1, act_dim=1, cost_limit=5.0, seed=3, hidden_sizes=(8,), critic_hidden_sizes=(8,),
+                         cost_gae_lambda=0.95, critic_epochs=2, update_epochs=2, compile_policy_loss=mode)
+    generator = torch.Generator().manual_seed(0)
+    batches = [bandit_batch(algo.policy, 4, 10, generator, lambda a: a[..., 0], lambda a: 10 * a[..., 0] ** 2)
+               for _ in range(2)]
+    return algo, batches
+
+
+def test_the_compiled_loss_is_the_loss(monkeypatch):
+    """Through AOT autograd without inductor's code generation (fast): the same losses and gradients, to float32
+    rounding, step after step of an update."""
+    monkeypatch.setattr(compiled_loss, "BACKEND", "aot_eager")
+    torch._dynamo.reset()
+    eager, batches = _algorithm_and_batches("never")
+    compiled, _ = _algorithm_and_batches("always")
+    for batch in batches:
+        expected, got = eager.update(batch), compiled.update(batch)
+        assert isinstance(compiled.loss_function, CompiledLoss) and eager.loss_function == eager.policy_loss
+        np.testing.assert_allclose(got["policy_loss"], expected["policy_loss"], rtol=1e-4, atol=1e-6)
+    for a, b in zip(eager.policy.parameters(), compiled.policy.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_machine_that_cannot_compile_runs_the_loss_eagerly_with_a_warning(monkeypatch):
+    def broken_compile(function, **_):
+        def call(*args):
+            raise torch._dynamo.exc.BackendCompilerFailed(lambda *a: None, RuntimeError("no C++ compiler"), None)
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    eager, batches = _algorithm_and_batches("never")
+    fallback, _ = _algorithm_and_batches("always")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = fallback.update(batches[0])
+    assert any("could not compile the policy loss" in str(w.message) for w in caught)
+    assert got["policy_loss"] == eager.update(batches[0])["policy_loss"]  # eager from the first step: the same run
+
+
+@pytest.mark.slow
+def test_a_compiled_run_resumes_exactly():
+    """Inductor (a C++ compile of some seconds): a checkpointed and reloaded algorithm continues as the original."""
+    torch._dynamo.reset()
+    algo, (first, second) = _algorithm_and_batches("always")
+    algo.update(first)
+    state = saved(algo.state_dict())
+    expected = algo.update(second)
+    resumed = _algorithm_and_batches("always")[0]
+    resumed.load_state_dict(state)
+    got = resumed.update(second)
+    assert got.keys() == expected.keys()
+    np.testing.assert_allclose([got[k] for k in expected], list(expected.values()), rtol=1e-6)
+    for a, b in zip(algo.policy.parameters(), resumed.policy.parameters()):
+        assert torch.equal(a, b)
