@@ -48,6 +48,7 @@ class CompiledLoss:
         self.eager, self.failed = loss, False
         self.compiled = torch.compile(loss, dynamic=False, backend=BACKEND)
         self.calls = 0
+        log.info("the policy loss runs through torch.compile (algo.compile_policy_loss=never runs it eagerly)")
 
     def __call__(self, *args: object) -> torch.Tensor:
         if self.failed:
