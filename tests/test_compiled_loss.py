@@ -12,8 +12,13 @@ from test_new_algorithms import saved
 
 import algorithms.core.compiled_loss as compiled_loss
 from algorithms.core.compiled_loss import AUTO_MIN_STEPS, CompiledLoss, should_compile
+from algorithms.cup import CUP
 from algorithms.focops import FOCOPS
+from algorithms.ipo import IPO
+from algorithms.pid_lagrangian import PIDLagrangian
 from algorithms.ppo_lagrangian import PPOLagrangian
+from algorithms.rcpo import RCPO
+from algorithms.saute import Saute
 
 
 def test_auto_compiles_only_updates_long_enough_to_repay_the_compile():
@@ -55,6 +60,20 @@ def test_the_compiled_loss_is_the_loss(monkeypatch):
         np.testing.assert_allclose(got["policy_loss"], expected["policy_loss"], rtol=1e-4, atol=1e-6)
     for a, b in zip(eager.policy.parameters(), compiled.policy.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_several_algorithms_in_one_process_each_compile_their_own_loss(monkeypatch):
+    """Each algorithm class compiles the shared loss code again (its ``self`` is another type), two graphs each (the
+    minibatch and the batch's shorter tail): six classes pass torch's default limit of 8 graphs, not the module's."""
+    monkeypatch.setattr(compiled_loss, "BACKEND", "aot_eager")
+    torch._dynamo.reset()
+    generator = torch.Generator().manual_seed(0)
+    for cls in (PPOLagrangian, PIDLagrangian, RCPO, Saute, IPO, CUP):
+        algo = cls(obs_dim=1, act_dim=1, cost_limit=5.0, seed=3, hidden_sizes=(8,), critic_hidden_sizes=(8,),
+                   cost_gae_lambda=0.95, critic_epochs=2, update_epochs=2, minibatch_size=30,
+                   compile_policy_loss="always")  # 160 samples a batch: minibatches of 30 and a tail of 10
+        batch = bandit_batch(algo.policy, 4, 10, generator, lambda a: a[..., 0], lambda a: 10 * a[..., 0] ** 2)
+        assert np.isfinite(algo.update(batch)["policy_loss"]) and isinstance(algo.loss_function, CompiledLoss)
 
 
 def test_a_machine_that_cannot_compile_runs_the_loss_eagerly_with_a_warning(monkeypatch):

@@ -23,6 +23,7 @@ import torch
 MODES = ("never", "always", "auto")  # not on/off: YAML 1.1 reads those as booleans
 AUTO_MIN_STEPS = 10_000  # minibatch steps per update from which ``auto`` compiles
 BACKEND = "inductor"  # tests of the plumbing swap in "aot_eager" (no C++ compile)
+RECOMPILE_LIMIT = 64  # graphs of one loss's code in a process (torch's default: 8)
 
 log = logging.getLogger("safebench")
 
@@ -39,11 +40,15 @@ class CompiledLoss:
     """``loss`` compiled with fixed shapes (the minibatch size and the last, shorter minibatch: two graphs).
 
     A loss whose graph depends on a Python number that changes between updates would recompile at every update;
-    that fails loudly (``fail_on_recompile_limit_hit``) instead of falling back to eager arithmetic mid-run. A
+    that fails loudly (``fail_on_recompile_limit_hit``, after RECOMPILE_LIMIT graphs) instead of falling back to
+    eager arithmetic mid-run. A
     machine where inductor cannot compile (no C++ compiler) runs the loss eagerly, with a warning, from the
     start: the first call decides, so a resumed run decides the same way."""
 
     def __init__(self, loss: Callable[..., torch.Tensor]) -> None:
+        # each algorithm class used in a process (a notebook, a test) compiles the same code again for its type of
+        # ``self``: two graphs per class (the minibatch and the batch's shorter tail), room for 32 classes
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         torch._dynamo.config.fail_on_recompile_limit_hit = True
         self.eager, self.failed = loss, False
         self.compiled = torch.compile(loss, dynamic=False, backend=BACKEND)
