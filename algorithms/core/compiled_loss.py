@@ -4,9 +4,9 @@ A first-order update takes tens of thousands of Adam steps on small minibatches 
 tasks' paper batch: 40 epochs of 782 minibatches of 64), each a few dozen tiny ops whose Python and dispatch
 overhead outweighs their arithmetic. Compiled by inductor, the loss's forward and backward run as a few fused
 kernels: on a 2-core AMD EPYC the minibatch step took 1.1-1.2 ms instead of 1.6-1.7 ms (four alternated
-rounds, ``scripts/compare_compiled_loss.py``). Fused arithmetic rounds differently, so a compiled run's numbers differ
-from an eager one's in the last bits from the first step on (the same machine gives the same numbers run after
-run, resumed or not). The first compile takes seconds to half a minute per process, so ``auto`` compiles only
+rounds, ``scripts/compare_compiled_loss.py``). Fused arithmetic rounds differently, so a compiled run's numbers
+differ from an eager one's in the last bits from the first step on (the same machine gives the same numbers run
+after run, resumed or not). The first compile takes seconds to half a minute per process, so ``auto`` compiles only
 an update of at least ``AUTO_MIN_STEPS`` minibatch steps, where it pays for itself within the first update:
 tests and smoke runs stay eager. ``FirstOrderAlgorithm`` decides once, at its first update, from the batch size.
 """
@@ -41,9 +41,8 @@ class CompiledLoss:
 
     A loss whose graph depends on a Python number that changes between updates would recompile at every update;
     that fails loudly (``fail_on_recompile_limit_hit``, after RECOMPILE_LIMIT graphs) instead of falling back to
-    eager arithmetic mid-run. A
-    machine where inductor cannot compile (no C++ compiler) runs the loss eagerly, with a warning, from the
-    start: the first call decides, so a resumed run decides the same way."""
+    eager arithmetic mid-run. A machine where inductor cannot compile (no C++ compiler) runs the loss eagerly,
+    with a warning, from the start: the first call decides, so a resumed run decides the same way."""
 
     def __init__(self, loss: Callable[..., torch.Tensor]) -> None:
         # each algorithm class used in a process (a notebook, a test) compiles the same code again for its type of
