@@ -41,30 +41,39 @@ class CompiledLoss:
 
     A loss whose graph depends on a Python number that changes between updates would recompile at every update;
     that fails loudly (``fail_on_recompile_limit_hit``, after RECOMPILE_LIMIT graphs) instead of falling back to
-    eager arithmetic mid-run. A machine where inductor cannot compile (no C++ compiler) runs the loss eagerly,
-    with a warning, from the start: the first call decides, so a resumed run decides the same way."""
+    eager arithmetic mid-run. A machine where the first call cannot compile (no C++ compiler, a platform
+    torch.compile does not support) runs the loss eagerly, with a warning, from the start: the first call
+    decides, so a resumed run decides the same way."""
 
     def __init__(self, loss: Callable[..., torch.Tensor]) -> None:
         # each algorithm class used in a process (a notebook, a test) compiles the same code again for its type of
         # ``self``: two graphs per class (the minibatch and the batch's shorter tail), room for 32 classes
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         torch._dynamo.config.fail_on_recompile_limit_hit = True
-        self.eager, self.failed = loss, False
-        self.compiled = torch.compile(loss, dynamic=False, backend=BACKEND)
-        self.calls = 0
-        log.info("the policy loss runs through torch.compile (algo.compile_policy_loss=never runs it eagerly)")
+        self.eager, self.failed, self.calls = loss, False, 0
+        try:
+            self.compiled = torch.compile(loss, dynamic=False, backend=BACKEND)
+        except RuntimeError as error:  # a platform torch.compile does not support
+            self._fall_back(error)
+        else:
+            log.info("the policy loss runs through torch.compile (algo.compile_policy_loss=never runs it eagerly)")
 
     def __call__(self, *args: object) -> torch.Tensor:
         if self.failed:
             return self.eager(*args)
         try:
             return self.compiled(*args)
-        except torch._dynamo.exc.BackendCompilerFailed as error:
+        except Exception as error:  # noqa: BLE001 - at the first call only: a loss that is wrong fails eagerly too
             if self.calls:
                 raise
-            warnings.warn(f"torch.compile could not compile the policy loss ({str(error).splitlines()[0]}); "
-                          "it runs eagerly (algo.compile_policy_loss=never says so without trying)", stacklevel=2)
-            self.failed = True
+            self._fall_back(error)
             return self.eager(*args)
         finally:
             self.calls += 1
+
+    def _fall_back(self, error: Exception) -> None:
+        """Run eagerly from now on, and say why."""
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        warnings.warn(f"torch.compile could not compile the policy loss ({reason}); it runs eagerly "
+                      "(algo.compile_policy_loss=never says so without trying)", stacklevel=3)
+        self.failed = True
