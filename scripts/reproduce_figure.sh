@@ -34,6 +34,13 @@ overrides=("+experiment=$experiment" "$@")
 # the sweep writes runs/plan.json itself, under its lock, before its first job (again on --resume: a larger
 # train.total_steps there extends every run, and the plan's totals follow)
 command=("$python" -m safebench -m "${overrides[@]}" hydra/launcher=joblib "hydra.sweep.dir=$runs" "resume=$resume")
+# a sweep already running here shares the cores with this one: on a 2-core host two experiments side by side
+# made 20% fewer env steps per second in all than one at a time (results/REPRODUCTION.md); say so, go on
+others=$(pgrep -f -- "-m safebench -m " || true)
+if [ -n "$others" ]; then
+  echo "reproduce_figure: another sweep is running on this machine (pid $(echo $others | tr ' ' ',')); both share" \
+       "its cores, which is slower in all than one experiment after the other" >&2
+fi
 start=$(date -u +%FT%TZ); t0=$(date +%s)
 "${command[@]}"
 t1=$(date +%s)
