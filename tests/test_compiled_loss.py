@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import bandit_batch
-from test_new_algorithms import saved
+from test_new_algorithms import assert_resumes_exactly
 
 import algorithms.core.compiled_loss as compiled_loss
 from algorithms.core.compiled_loss import AUTO_MIN_STEPS, CompiledLoss, should_compile
@@ -96,14 +96,4 @@ def test_a_machine_that_cannot_compile_runs_the_loss_eagerly_with_a_warning(monk
 def test_a_compiled_run_resumes_exactly():
     """Inductor (a C++ compile of some seconds): a checkpointed and reloaded algorithm continues as the original."""
     torch._dynamo.reset()
-    algo, (first, second) = _algorithm_and_batches("always")
-    algo.update(first)
-    state = saved(algo.state_dict())
-    expected = algo.update(second)
-    resumed = _algorithm_and_batches("always")[0]
-    resumed.load_state_dict(state)
-    got = resumed.update(second)
-    assert got.keys() == expected.keys()
-    np.testing.assert_allclose([got[k] for k in expected], list(expected.values()), rtol=1e-6)
-    for a, b in zip(algo.policy.parameters(), resumed.policy.parameters()):
-        assert torch.equal(a, b)
+    assert_resumes_exactly(lambda: _algorithm_and_batches("always")[0])
